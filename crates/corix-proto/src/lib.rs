@@ -4,6 +4,7 @@
 mod error;
 pub mod agent;
 pub mod actions;
+pub mod api;
 pub mod terminal;
 #[cfg(feature = "axum")]
 pub mod http;

@@ -1,0 +1,39 @@
+//! The HTTP surface: one module per resource. Every `/api/v1` route requires an API key.
+
+mod actions;
+mod computers;
+mod terminal;
+mod workspaces;
+
+use crate::app::AppState;
+use axum::routing::get;
+use axum::{Json, Router};
+use corix_proto::api::Health;
+use corix_proto::ApiError;
+
+pub fn router(state: AppState) -> Router {
+    let v1 = Router::new()
+        .merge(workspaces::routes())
+        .merge(computers::routes())
+        .merge(actions::routes())
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::require_key));
+    Router::new()
+        .nest("/api/v1", v1)
+        .route("/api/health", get(health))
+        .route("/ws/terminal/{id}", get(terminal::connect))
+        .fallback(not_found)
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn health() -> Json<Health> {
+    Json(Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() })
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found("No such endpoint")
+}
+
+fn internal(err: impl std::fmt::Display) -> ApiError {
+    ApiError::internal(err.to_string())
+}
