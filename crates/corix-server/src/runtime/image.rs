@@ -469,7 +469,9 @@ async fn run_mmdebstrap(
     let mut tail: std::collections::VecDeque<String> = std::collections::VecDeque::new();
     let mut setting_up = 0usize;
     while let Some(line) = rx.recv().await {
-        if mmdebstrap_line_is_progress(&line) {
+        // apt prints some lines on both stdout and stderr
+        let repeated = tail.back() == Some(&line);
+        if mmdebstrap_line_is_progress(&line) && !repeated {
             if line.starts_with("Setting up ") {
                 setting_up += 1;
                 progress(&format!("mmdebstrap: [{setting_up}] {line}"));
@@ -503,7 +505,7 @@ async fn build_layer(
     let base_tag = recipe.base_tag();
     let agent_sha = sha256_hex(agent);
     progress(&format!(
-        "building {} on {base_tag} (agent {} , sha256 {})",
+        "building {} on {base_tag} (agent {}, sha256 {})",
         build.tag,
         build.agent_binary.display(),
         &agent_sha[..12]
