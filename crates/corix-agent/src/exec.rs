@@ -123,24 +123,23 @@ async fn run(mut cmd: Command, timeout: Duration) -> Result<ExecResult, ApiError
         tokio::pin!(readers);
         let deadline = tokio::time::sleep(timeout);
         tokio::pin!(deadline);
-        let status = tokio::select! {
-            status = child.wait() => Some(status),
-            _ = &mut deadline => None,
-        };
-        let status = match status {
-            Some(status) => {
-                // The process ended; its background children may keep the pipes open.
-                let _ = tokio::time::timeout(PIPE_GRACE, &mut readers).await;
-                status
-            }
-            None => {
-                timed_out = true;
-                guard.kill();
-                let status = child.wait().await;
-                let _ = tokio::time::timeout(PIPE_GRACE, &mut readers).await;
-                status
+        // Drain the pipes while waiting, or a chatty process blocks on a full pipe.
+        let mut drained = false;
+        let status = loop {
+            tokio::select! {
+                status = child.wait() => break status,
+                _ = &mut readers, if !drained => drained = true,
+                _ = &mut deadline => {
+                    timed_out = true;
+                    guard.kill();
+                    break child.wait().await;
+                }
             }
         };
+        if !drained {
+            // Background children may hold the pipes open after the main process ended.
+            let _ = tokio::time::timeout(PIPE_GRACE, &mut readers).await;
+        }
         status.map_err(|e| ApiError::internal(format!("waiting for the process: {e}")))?
     };
     if !timed_out {

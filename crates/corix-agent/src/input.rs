@@ -109,8 +109,9 @@ struct Action<'a> {
     x: Arc<XConn>,
     keymap: Option<Keymap>,
     bindings: MutexGuard<'a, Bindings>,
-    /// Keycodes pressed during this action; not recycled within it.
-    used: Vec<u8>,
+    /// Keycodes pressed in this action since it last paused for clients to catch up.
+    pressed_since_pause: Vec<u8>,
+    paused: bool,
 }
 
 impl Input {
@@ -121,7 +122,7 @@ impl Input {
     /// Serialise input actions: their events must not interleave.
     fn begin(&self) -> Result<Action<'_>, ApiError> {
         let bindings = self.bindings.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        Ok(Action { x: self.display.get()?, keymap: None, bindings, used: Vec::new() })
+        Ok(Action { x: self.display.get()?, keymap: None, bindings, pressed_since_pause: Vec::new(), paused: false })
     }
 
     pub fn click(&self, req: &ClickRequest) -> Result<(), ApiError> {
@@ -293,7 +294,7 @@ impl Action<'_> {
             let entry = self.bindings.lru.remove(pos);
             self.bindings.lru.push(entry);
         }
-        self.used.push(keycode);
+        self.pressed_since_pause.push(keycode);
         Ok((keycode, shift))
     }
 
@@ -303,18 +304,19 @@ impl Action<'_> {
         let keycode = match spare {
             Some(kc) => kc,
             None => {
-                let pos = match self.bindings.lru.iter().position(|(kc, _)| !self.used.contains(kc)) {
-                    Some(pos) => pos,
-                    // Every spare keycode was pressed in this very action: start another round.
-                    None if !self.bindings.lru.is_empty() => {
-                        self.used.clear();
-                        0
-                    }
-                    None => return Err(ApiError::internal("the keymap has no spare keycode to bind a character to")),
+                // Least recently used first, preferring one not pressed since the last pause.
+                let pos = self.bindings.lru.iter().position(|(kc, _)| !self.pressed_since_pause.contains(kc));
+                let Some(pos) = pos.or(if self.bindings.lru.is_empty() { None } else { Some(0) }) else {
+                    return Err(ApiError::internal("the keymap has no spare keycode to bind a character to"));
                 };
                 let (kc, _) = self.bindings.lru.remove(pos);
-                self.x.sync()?;
-                std::thread::sleep(RECYCLE_PAUSE);
+                // One pause covers every keycode pressed before it: earlier actions' and this one's.
+                if !self.paused || self.pressed_since_pause.contains(&kc) {
+                    self.x.sync()?;
+                    std::thread::sleep(RECYCLE_PAUSE);
+                    self.paused = true;
+                    self.pressed_since_pause.clear();
+                }
                 kc
             }
         };

@@ -138,7 +138,7 @@ fn grab_shm(x: &Arc<XConn>, segment: &mut Option<ShmSegment>, format: &PixelForm
         *segment = None;
         let seg = x.conn.generate_id().map_err(|e| ApiError::internal(format!("no X id for a segment: {e}")))?;
         let size = u32::try_from(len).map_err(|_| ApiError::internal("screen too large for a segment"))?;
-        let reply = shm::create_segment(&x.conn, seg, size, true).map_err(|e| x.fail(e))?.reply().map_err(|e| x.fail(e))?;
+        let reply = shm::create_segment(&x.conn, seg, size, false).map_err(|e| x.fail(e))?.reply().map_err(|e| x.fail(e))?;
         let file = std::fs::File::from(reply.shm_fd);
         // SAFETY: the server created this segment for us alone and only writes it while answering
         // our GetImage, which we wait for before reading.
