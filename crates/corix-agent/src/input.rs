@@ -305,8 +305,9 @@ impl Action<'_> {
             Some(kc) => kc,
             None => {
                 // Least recently used first, preferring one not pressed since the last pause.
-                let pos = self.bindings.lru.iter().position(|(kc, _)| !self.pressed_since_pause.contains(kc));
-                let Some(pos) = pos.or(if self.bindings.lru.is_empty() { None } else { Some(0) }) else {
+                let lru = &self.bindings.lru;
+                let not_pressed = lru.iter().position(|(kc, _)| !self.pressed_since_pause.contains(kc));
+                let Some(pos) = not_pressed.or((!lru.is_empty()).then_some(0)) else {
                     return Err(ApiError::internal("the keymap has no spare keycode to bind a character to"));
                 };
                 let (kc, _) = self.bindings.lru.remove(pos);

@@ -158,13 +158,13 @@ async fn typed_unicode_arrives_exactly() {
     let agent = Agent::start().await;
     let xev = agent.xev().await;
     xev.clear();
-    let text = "héllo — 日本語 ✓\n\tA";
+    let text = "héllo — 日本語 ✓\n\tA ÉÜß€😀<>|~";
     let started = Instant::now();
     let (status, _) = agent.call("/type", json!({ "text": text })).await;
     eprintln!("type {} characters over HTTP: {:.2} ms", text.chars().count(), started.elapsed().as_secs_f64() * 1000.0);
     assert_eq!(status, 200);
     // Xlib reads Return as a carriage return.
-    let expected = "héllo — 日本語 ✓\r\tA";
+    let expected = "héllo — 日本語 ✓\r\tA ÉÜß€😀<>|~";
     let lines = xev.wait_for("the typed text", |l| typed_text(l).chars().count() >= expected.chars().count());
     assert_eq!(typed_text(&lines), expected);
 
