@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum MouseButton {
     #[default]
@@ -14,6 +15,7 @@ pub enum MouseButton {
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ScrollDirection {
     Up,
@@ -23,6 +25,7 @@ pub enum ScrollDirection {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ClickRequest {
     pub x: i32,
@@ -34,6 +37,7 @@ pub struct ClickRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct DragRequest {
     pub start_x: i32,
@@ -45,6 +49,7 @@ pub struct DragRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct MoveRequest {
     pub x: i32,
@@ -52,12 +57,14 @@ pub struct MoveRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct TypeRequest {
     pub text: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct KeyRequest {
     /// A key name (`Return`, `a`, `F5`, any X keysym name) or a `+` combination (`ctrl+shift+t`).
@@ -69,6 +76,7 @@ fn default_scroll_amount() -> u32 {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ScrollRequest {
     pub x: i32,
@@ -76,13 +84,15 @@ pub struct ScrollRequest {
     pub direction: ScrollDirection,
     /// Wheel clicks.
     #[serde(default = "default_scroll_amount")]
+    #[cfg_attr(feature = "openapi", schema(default = 3))]
     pub amount: u32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct WaitRequest {
-    /// Seconds, at most [`MAX_WAIT_SECONDS`].
+    /// Seconds, 0 to 30 (`MAX_WAIT_SECONDS`); `seconds` is accepted too.
     #[serde(alias = "seconds")]
     pub duration: f64,
 }
@@ -91,17 +101,20 @@ pub const MAX_WAIT_SECONDS: f64 = 30.0;
 
 /// The answer of every input action.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ActionResult {
     pub success: bool,
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CursorPosition {
     pub x: i32,
     pub y: i32,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct BashRequest {
     pub command: String,
@@ -111,6 +124,7 @@ pub struct BashRequest {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct PythonRequest {
     pub code: String,
@@ -124,6 +138,7 @@ pub const MAX_EXEC_TIMEOUT_SECONDS: f64 = 600.0;
 pub const EXEC_OUTPUT_CAP_BYTES: usize = 1 << 20;
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ExecResult {
     pub stdout: String,
     pub stderr: String,
@@ -136,6 +151,7 @@ pub struct ExecResult {
 }
 
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum FileType {
     File,
@@ -145,6 +161,7 @@ pub enum FileType {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileEntry {
     pub name: String,
     #[serde(rename = "type")]
@@ -155,6 +172,7 @@ pub struct FileEntry {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct FileList {
     pub path: String,
     pub entries: Vec<FileEntry>,
@@ -167,6 +185,7 @@ pub const MAX_UPLOAD_BYTES: usize = 512 * 1024 * 1024;
 
 /// `GET /screenshot?format=base64`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScreenshotJson {
     pub success: bool,
     /// `data:image/png;base64,...` (or `image/jpeg`).
@@ -175,6 +194,7 @@ pub struct ScreenshotJson {
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScreenshotMetadata {
     pub width: u32,
     pub height: u32,

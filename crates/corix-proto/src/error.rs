@@ -2,8 +2,13 @@ use serde::{Deserialize, Serialize};
 
 /// The body of every error answer: `{"error": "...", "code": "..."}`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ErrorBody {
+    /// What went wrong, for people.
     pub error: String,
+    /// What went wrong, for programs: `bad_request`, `unauthorized`, `forbidden`, `plan_limit`, `not_found`,
+    /// `conflict`, `computer_not_running`, `payload_too_large`, `rate_limited`, `internal_error`,
+    /// `agent_unreachable` or `display_unavailable`.
     pub code: String,
 }
 

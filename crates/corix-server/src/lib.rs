@@ -6,6 +6,7 @@ pub mod agent_client;
 pub mod app;
 pub mod auth;
 pub mod lifecycle;
+pub mod openapi;
 pub mod plans;
 pub mod ratelimit;
 pub mod reconcile;

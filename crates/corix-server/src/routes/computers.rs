@@ -134,6 +134,23 @@ fn yes() -> bool {
     true
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/computers",
+    tag = "computers",
+    operation_id = "create_computer",
+    summary = "Create a computer",
+    description = "Creates a Linux desktop. Defaults: cpu 2, ram 4 (GB; capped by the plan), disk 8 GB, resolution 1280x720x24, the Default workspace. 403 `plan_limit` when the plan's computers, CPU or RAM are exceeded.",
+    params(("wait" = Option<bool>, Query, description = "`true` (the default): answer when the desktop is up, status `running`. `false`: answer at once, status `creating`, and bring it up in the background.")),
+    request_body(content = Option<CreateComputerRequest>, description = "All fields are optional; an empty body takes the defaults."),
+    responses(
+        (status = 201, description = "The new computer", body = Computer),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -191,16 +208,54 @@ async fn launch(state: &AppState, new: NewComputer, wait: bool) -> Result<(Statu
     Ok((StatusCode::CREATED, Json(computer)))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/computers",
+    tag = "computers",
+    operation_id = "list_computers",
+    summary = "List computers",
+    responses(
+        (status = 200, description = "The caller's computers that are not terminated", body = ComputerList),
+    ),
+)]
 async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<ComputerList>, ApiError> {
     let computers: Vec<Computer> =
         state.store.live_computers_of_user(&caller.user.id).map_err(internal)?.into_iter().map(|r| r.computer).collect();
     Ok(Json(ComputerList { total: computers.len(), computers }))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/computers/{id}",
+    tag = "computers",
+    operation_id = "get_computer",
+    summary = "Get a computer",
+    params(("id" = String, Path, description = "The computer's id.")),
+    responses(
+        (status = 200, description = "The computer (terminated ones too)", body = Computer),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+)]
 async fn fetch(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Computer>, ApiError> {
     Ok(Json(owned_computer(&state, &caller, &id, true)?.computer))
 }
 
+#[utoipa::path(
+    delete,
+    path = "/api/v1/computers/{id}",
+    tag = "computers",
+    operation_id = "delete_computer",
+    summary = "Delete a computer",
+    description = "Removes the computer's container; the computer is terminated for good.",
+    params(("id" = String, Path, description = "The computer's id.")),
+    responses(
+        (status = 200, description = "The computer, now terminated", body = Computer),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+    ),
+)]
 async fn terminate(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Computer>, ApiError> {
     owned_computer(&state, &caller, &id, false)?;
     Ok(Json(state.lifecycle.terminate(&id).await?))
@@ -212,6 +267,23 @@ struct CloneQuery {
     wait: bool,
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/computers/{id}/clone",
+    tag = "computers",
+    operation_id = "clone_computer",
+    summary = "Clone a computer",
+    description = "Creates a new computer with the same specs in the same workspace. The filesystem is not copied.",
+    params(("id" = String, Path, description = "The computer's id."), ("wait" = Option<bool>, Query, description = "`true` (the default): answer when the desktop is up, status `running`. `false`: answer at once, status `creating`, and bring it up in the background.")),
+    request_body(content = Option<CloneComputerRequest>, description = "Optional; `name` defaults to `{name} (copy)`."),
+    responses(
+        (status = 201, description = "The new computer", body = Computer),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+    ),
+)]
 async fn clone(
     State(state): State<AppState>,
     caller: Caller,
@@ -237,6 +309,24 @@ async fn clone(
     launch(&state, new, query.wait).await
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/computers/{id}/resize",
+    tag = "computers",
+    operation_id = "resize_computer",
+    summary = "Resize a computer",
+    description = "Live-resizes CPU and/or RAM without a restart; give one or both.",
+    params(("id" = String, Path, description = "The computer's id.")),
+    request_body = ResizeComputerRequest,
+    responses(
+        (status = 200, description = "The resized computer", body = Computer),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+    ),
+)]
 async fn resize(
     State(state): State<AppState>,
     caller: Caller,
@@ -255,6 +345,22 @@ async fn resize(
     Ok(Json(state.lifecycle.resize(&id, cpu, ram).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/computers/{id}/move",
+    tag = "computers",
+    operation_id = "move_computer",
+    summary = "Move a computer to another workspace",
+    params(("id" = String, Path, description = "The computer's id.")),
+    request_body = MoveComputerRequest,
+    responses(
+        (status = 200, description = "The moved computer", body = Computer),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+    ),
+)]
 async fn move_to(
     State(state): State<AppState>,
     caller: Caller,
@@ -267,26 +373,101 @@ async fn move_to(
     Ok(Json(owned_computer(&state, &caller, &id, false)?.computer))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/computers/{id}/start",
+    tag = "computers",
+    operation_id = "start_computer",
+    summary = "Start a computer",
+    description = "Starts a stopped computer; its filesystem is as it was left.",
+    params(("id" = String, Path, description = "The computer's id.")),
+    responses(
+        (status = 200, description = "The running computer", body = Computer),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+    ),
+)]
 async fn start(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Computer>, ApiError> {
     owned_computer(&state, &caller, &id, false)?;
     Ok(Json(state.lifecycle.start(&id).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/computers/{id}/stop",
+    tag = "computers",
+    operation_id = "stop_computer",
+    summary = "Stop a computer",
+    description = "Stops the computer without deleting it: processes end, the filesystem stays.",
+    params(("id" = String, Path, description = "The computer's id.")),
+    responses(
+        (status = 200, description = "The stopped computer", body = Computer),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+    ),
+)]
 async fn stop(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Computer>, ApiError> {
     owned_computer(&state, &caller, &id, false)?;
     Ok(Json(state.lifecycle.stop(&id).await?))
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/computers/{id}/restart",
+    tag = "computers",
+    operation_id = "restart_computer",
+    summary = "Restart a computer",
+    description = "Reboots the computer: processes end, the filesystem stays, a fresh desktop session starts.",
+    params(("id" = String, Path, description = "The computer's id.")),
+    responses(
+        (status = 200, description = "The running computer", body = Computer),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+    ),
+)]
 async fn restart(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Computer>, ApiError> {
     owned_computer(&state, &caller, &id, false)?;
     Ok(Json(state.lifecycle.restart(&id).await?))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/computers/{id}/auto-stop",
+    tag = "computers",
+    operation_id = "get_auto_stop",
+    summary = "Get the auto-stop setting",
+    params(("id" = String, Path, description = "The computer's id.")),
+    responses(
+        (status = 200, description = "Minutes of inactivity before the computer stops; null when off", body = AutoStop),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+)]
 async fn auto_stop(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<AutoStop>, ApiError> {
     let computer = owned_computer(&state, &caller, &id, false)?.computer;
     Ok(Json(AutoStop { auto_stop_minutes: computer.auto_stop_minutes }))
 }
 
+#[utoipa::path(
+    patch,
+    path = "/api/v1/computers/{id}/auto-stop",
+    tag = "computers",
+    operation_id = "set_auto_stop",
+    summary = "Set or turn off auto-stop",
+    description = "The computer stops after this many minutes without API calls or terminal input; 0 turns it off.",
+    params(("id" = String, Path, description = "The computer's id.")),
+    request_body = SetAutoStopRequest,
+    responses(
+        (status = 200, description = "The new setting", body = AutoStop),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+    ),
+)]
 async fn set_auto_stop(
     State(state): State<AppState>,
     caller: Caller,

@@ -1,9 +1,9 @@
 //! The HTTP surface: one module per resource. Every `/api/v1` route requires an API key.
 
-mod actions;
-mod computers;
-mod terminal;
-mod workspaces;
+pub(crate) mod actions;
+pub(crate) mod computers;
+pub(crate) mod terminal;
+pub(crate) mod workspaces;
 
 use crate::app::AppState;
 use axum::routing::get;
@@ -20,12 +20,21 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .nest("/api/v1", v1)
         .route("/api/health", get(health))
+        .route("/api/openapi.json", get(crate::openapi::serve))
         .route("/ws/terminal/{id}", get(terminal::connect))
         .fallback(not_found)
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/health",
+    tag = "meta",
+    operation_id = "health",
+    summary = "Liveness of the control plane",
+    responses((status = 200, description = "The control plane is up", body = Health)),
+)]
 async fn health() -> Json<Health> {
     Json(Health { status: "ok".into(), version: env!("CARGO_PKG_VERSION").into() })
 }

@@ -15,6 +15,30 @@ use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as AgentMessage;
 
+#[utoipa::path(
+    get,
+    path = "/ws/terminal/{id}",
+    tag = "terminal",
+    operation_id = "terminal",
+    summary = "Interactive shell over a WebSocket",
+    description = crate::openapi::TERMINAL_DESCRIPTION,
+    params(
+        ("id" = String, Path, description = "The computer's id."),
+        ("token" = Option<String>, Query, description = "The API key, `crx_...`, when no `Authorization` header can be sent."),
+        ("cols" = Option<u16>, Query, description = "Initial terminal width in columns."),
+        ("rows" = Option<u16>, Query, description = "Initial terminal height in rows."),
+    ),
+    security(("bearer" = []), ("token" = [])),
+    responses(
+        (status = 101, description = "Switching Protocols: the socket is open; messages as described above."),
+        (status = 401, response = crate::openapi::Unauthorized),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 429, response = crate::openapi::RateLimited),
+        (status = 502, response = crate::openapi::AgentUnreachable),
+    ),
+)]
 pub async fn connect(
     State(state): State<AppState>,
     Path(id): Path<String>,

@@ -30,6 +30,20 @@ pub(super) fn owned_workspace(state: &AppState, caller: &Caller, id: &str) -> Re
     Ok(row)
 }
 
+#[utoipa::path(
+    post,
+    path = "/api/v1/workspaces",
+    tag = "workspaces",
+    operation_id = "create_workspace",
+    summary = "Create a workspace",
+    request_body = CreateWorkspaceRequest,
+    responses(
+        (status = 201, description = "The new workspace", body = Workspace),
+        (status = 400, response = crate::openapi::BadRequest),
+        (status = 409, response = crate::openapi::Conflict),
+        (status = 413, response = crate::openapi::PayloadTooLarge),
+    ),
+)]
 async fn create(
     State(state): State<AppState>,
     caller: Caller,
@@ -46,16 +60,53 @@ async fn create(
     }
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/workspaces/{id}",
+    tag = "workspaces",
+    operation_id = "get_workspace",
+    summary = "Get a workspace",
+    params(("id" = String, Path, description = "The workspace's id.")),
+    responses(
+        (status = 200, description = "The workspace", body = Workspace),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+    ),
+)]
 async fn fetch(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Workspace>, ApiError> {
     Ok(Json(owned_workspace(&state, &caller, &id)?.workspace))
 }
 
+#[utoipa::path(
+    get,
+    path = "/api/v1/workspaces",
+    tag = "workspaces",
+    operation_id = "list_workspaces",
+    summary = "List workspaces",
+    responses((status = 200, description = "The caller's workspaces", body = WorkspaceList)),
+)]
 async fn list(State(state): State<AppState>, caller: Caller) -> Result<Json<WorkspaceList>, ApiError> {
     let rows = state.store.list_workspaces(&caller.user.id).map_err(internal)?;
     Ok(Json(WorkspaceList { workspaces: rows.into_iter().map(|r| r.workspace).collect() }))
 }
 
 /// Terminates every computer of the workspace, then deletes it. The Default workspace stays.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/workspaces/{id}",
+    tag = "workspaces",
+    operation_id = "delete_workspace",
+    summary = "Delete a workspace",
+    description = "Terminates every computer of the workspace, then deletes it. The Default workspace and the last \
+        remaining one cannot be deleted (409).",
+    params(("id" = String, Path, description = "The workspace's id.")),
+    responses(
+        (status = 200, description = "Deleted", body = crate::openapi::WorkspaceDeleted),
+        (status = 403, response = crate::openapi::Forbidden),
+        (status = 404, response = crate::openapi::NotFound),
+        (status = 409, response = crate::openapi::Conflict),
+    ),
+)]
 async fn remove(State(state): State<AppState>, caller: Caller, Path(id): Path<String>) -> Result<Json<Value>, ApiError> {
     let row = owned_workspace(&state, &caller, &id)?;
     if row.is_default {
