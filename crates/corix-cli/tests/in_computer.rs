@@ -278,6 +278,15 @@ async fn terminal_runs_an_interactive_shell() {
     };
     assert_eq!(exit["code"], 7);
     assert!(next_message(&mut socket).await.is_none(), "the socket closes after exit");
+
+    // A session open when the computer stops closes cleanly.
+    let (mut socket, _) =
+        tokio_tungstenite::connect_async(format!("ws://{}/ws/terminal/{id}?token={}", server.addr, server.key)).await.unwrap();
+    let (status, _) = server.post(&format!("/computers/{id}/stop"), json!({})).await;
+    assert_eq!(status, 200);
+    while let Some(message) = next_message(&mut socket).await {
+        assert_ne!(message["type"], "stdin", "{message}");
+    }
 }
 
 #[tokio::test]
@@ -298,4 +307,31 @@ async fn computers_cannot_reach_each_others_agents() {
     assert_eq!(server.http.get(&agent).bearer_auth(&server.key).send().await.unwrap().status(), 401);
     let (out, _) = server.bash(&first, "curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:7777/health").await;
     assert_eq!(out, "401");
+}
+
+#[tokio::test]
+async fn a_dead_agent_answers_502_and_the_computer_recovers() {
+    let server = Server::start_with(&[("CORIX_RECONCILE_INTERVAL", "1")]).await;
+    let id = computer(&server).await;
+    let (_, before) = server.get(&format!("/computers/{id}")).await;
+
+    // The agent dies in the middle of this very request.
+    let (status, body) = action(&server, &id, "bash", json!({ "command": "kill -9 $(pgrep -x corix-agent)" })).await;
+    assert_eq!((status, body["code"].as_str()), (502, Some("agent_unreachable")), "{body}");
+    assert_eq!(body["error"], "Agent unreachable (computer may be starting)");
+
+    // The engine restarts the container; reconciliation finds the agent's new address.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let (status, out) = action(&server, &id, "bash", json!({ "command": "echo back" })).await;
+        if status == 200 {
+            assert_eq!(out["stdout"], "back\n");
+            break;
+        }
+        assert!(Instant::now() < deadline, "never recovered: {status} {out}");
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    let (_, after) = server.get(&format!("/computers/{id}")).await;
+    assert_eq!(after["status"], "running");
+    assert_eq!(after["container_id"], before["container_id"]);
 }
