@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use x11rb::connection::{Connection, RequestConnection};
 use x11rb::errors::{ConnectionError, ReplyError};
-use x11rb::protocol::xproto::{ConnectionExt as _, Window};
+use x11rb::protocol::xproto::{AtomEnum, ConnectionExt as _, Window};
 use x11rb::protocol::{shm, xfixes, xtest};
 use x11rb::rust_connection::RustConnection;
 
@@ -94,6 +94,26 @@ impl Display {
     /// Whether the display answers a round trip right now.
     pub fn is_up(&self) -> bool {
         self.get().and_then(|conn| conn.sync()).is_ok()
+    }
+
+    /// Whether a window manager manages the screen: EWMH's `_NET_SUPPORTING_WM_CHECK` on the root
+    /// names a live window that names itself. Until then new windows get no focus or frame.
+    pub fn window_manager_running(&self) -> bool {
+        let Ok(x) = self.get() else { return false };
+        let check = || -> Option<bool> {
+            let atom = x.conn.intern_atom(true, b"_NET_SUPPORTING_WM_CHECK").ok()?.reply().ok()?.atom;
+            if atom == x11rb::NONE {
+                return Some(false);
+            }
+            let named = |window: Window| -> Option<Window> {
+                let reply = x.conn.get_property(false, window, atom, AtomEnum::WINDOW, 0, 1).ok()?.reply().ok()?;
+                let first = reply.value32()?.next();
+                first
+            };
+            let check_window = named(x.root)?;
+            Some(named(check_window) == Some(check_window))
+        };
+        check().unwrap_or(false)
     }
 
     fn open(&self, generation: u64) -> Result<XConn, ApiError> {

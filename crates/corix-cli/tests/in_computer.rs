@@ -134,7 +134,9 @@ async fn typed_text_and_keys_arrive_exactly() {
         let (status, body) = action(&server, &id, "key", json!({ "key": key })).await;
         assert_eq!(status, 200, "{key}: {body}");
     }
-    open_window(&server, &id, "xfce4-terminal --disable-server -T sleeper -x bash -c 'trap \"echo interrupted > /tmp/int.txt; exit\" INT; sleep 100 & wait' >/dev/null 2>&1", "xfce4-terminal").await;
+    open_window(&server, &id, "xfce4-terminal --disable-server -T sleeper -x bash -c 'trap \"echo interrupted > /tmp/int.txt; exit\" INT; touch /tmp/trapped; sleep 100 & wait' >/dev/null 2>&1", "xfce4-terminal").await;
+    // The window shows before the shell in it has set its trap.
+    eventually(&server, &id, "test -e /tmp/trapped && echo set", |out| out == "set\n").await;
     server.bash(&id, "xdotool search --name '^sleeper$' | head -1 | xargs xdotool windowactivate --sync").await;
     for key in ["shift+Home", "ctrl+shift+Left", "F5", "ctrl+c"] {
         let (status, body) = action(&server, &id, "key", json!({ "key": key })).await;

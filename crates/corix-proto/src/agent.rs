@@ -20,12 +20,16 @@ pub struct AgentHealth {
     pub display: bool,
     /// The desktop session (XFCE) is running.
     pub session: bool,
+    /// A window manager manages the screen (windows get frames and focus).
+    #[serde(default)]
+    pub window_manager: bool,
     pub resolution: String,
     pub version: String,
 }
 
 impl AgentHealth {
+    /// The desktop answers: what the control plane waits for before a computer counts as running.
     pub fn is_ready(&self) -> bool {
-        self.display && self.session
+        self.display && self.session && self.window_manager
     }
 }
