@@ -24,6 +24,12 @@ pub struct Lifecycle {
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
 
+/// How [`Lifecycle::boot`] brings a container up.
+enum Boot {
+    Start,
+    Restart,
+}
+
 /// A computer about to be made, already validated against the plan.
 pub struct NewComputer {
     pub user_id: String,
@@ -119,11 +125,14 @@ impl Lifecycle {
         if row.computer.status != ComputerStatus::Creating {
             return Ok(row.computer);
         }
-        let result = self.make_and_boot(&row).await;
-        self.settle(id, result)
+        let container_id = match self.make_container(&row).await {
+            Ok(container_id) => container_id,
+            Err(err) => return self.settle(id, Err(err)),
+        };
+        self.boot(id, &container_id, &row.agent_token, ComputerStatus::Creating, Boot::Start).await
     }
 
-    async fn make_and_boot(&self, row: &ComputerRow) -> Result<(), ApiError> {
+    async fn make_container(&self, row: &ComputerRow) -> Result<String, ApiError> {
         let c = &row.computer;
         let spec = ContainerSpec {
             computer_id: c.id.clone(),
@@ -136,8 +145,7 @@ impl Lifecycle {
         };
         let container_id = self.runtime.create(&spec).await.map_err(engine_failure)?;
         self.store.set_container(&c.id, Some(&short_id(&container_id)), None).map_err(store_failure)?;
-        self.runtime.start(&container_id).await.map_err(engine_failure)?;
-        self.await_desktop(&c.id, &container_id, &row.agent_token).await
+        Ok(container_id)
     }
 
     /// After the container (re)started: records where its agent listens and waits until the desktop answers.
@@ -207,10 +215,19 @@ impl Lifecycle {
             other => return Err(busy(other)),
         }
         let container_id = Self::container_of(&row)?;
-        self.set_status(id, ComputerStatus::Starting)?;
+        self.boot(id, &container_id, &row.agent_token, ComputerStatus::Starting, Boot::Start).await
+    }
+
+    /// (Re)starts the container, waits for its desktop, and records how that ended.
+    async fn boot(&self, id: &str, container_id: &str, token: &str, status: ComputerStatus, how: Boot) -> Result<Computer, ApiError> {
+        self.set_status(id, status)?;
         let result = async {
-            self.runtime.start(&container_id).await.map_err(engine_failure)?;
-            self.await_desktop(id, &container_id, &row.agent_token).await
+            match how {
+                Boot::Start => self.runtime.start(container_id).await,
+                Boot::Restart => self.runtime.restart(container_id).await,
+            }
+            .map_err(engine_failure)?;
+            self.await_desktop(id, container_id, token).await
         }
         .await;
         self.settle(id, result)
@@ -248,13 +265,7 @@ impl Lifecycle {
             other => return Err(busy(other)),
         }
         let container_id = Self::container_of(&row)?;
-        self.set_status(id, ComputerStatus::Restarting)?;
-        let result = async {
-            self.runtime.restart(&container_id).await.map_err(engine_failure)?;
-            self.await_desktop(id, &container_id, &row.agent_token).await
-        }
-        .await;
-        self.settle(id, result)
+        self.boot(id, &container_id, &row.agent_token, ComputerStatus::Restarting, Boot::Restart).await
     }
 
     /// Removes the container and its storage; the row stays, `terminated`.
@@ -311,19 +322,14 @@ impl Lifecycle {
             }
             Some(state) if matches!(status, Creating | Starting | Restarting) && resume => {
                 // Interrupted mid-way by a crash: finish bringing it up.
-                self.set_status(&id, if status == Creating { Creating } else { Starting })?;
                 let this = self.clone();
                 let token = row.agent_token.clone();
+                let resumed = if status == Creating { Creating } else { Starting };
                 drop(_guard);
                 tokio::spawn(async move {
                     let lock = this.lock_for(&id);
                     let _guard = lock.lock().await;
-                    let result = async {
-                        this.runtime.start(&state.id).await.map_err(engine_failure)?;
-                        this.await_desktop(&id, &state.id, &token).await
-                    }
-                    .await;
-                    let _ = this.settle(&id, result);
+                    let _ = this.boot(&id, &state.id, &token, resumed, Boot::Start).await;
                 });
             }
             Some(state) if state.running && matches!(status, Stopped | Stopping | Error) => {
