@@ -1,6 +1,7 @@
-//! `corix`: run the control plane, manage users and keys, build the desktop image.
+//! `corix`: run the control plane, manage users and keys, build the desktop image, benchmark.
 
 mod accounts;
+mod bench;
 mod image;
 mod serve;
 
@@ -43,6 +44,8 @@ enum Command {
         #[command(subcommand)]
         command: accounts::KeysCommand,
     },
+    /// Measure a running server against the usual methods.
+    Bench(bench::BenchArgs),
     /// Build the desktop image.
     Image {
         #[command(subcommand)]
@@ -58,5 +61,6 @@ fn main() -> anyhow::Result<()> {
         Command::Users { command } => accounts::users(command),
         Command::Keys { command } => accounts::keys(command),
         Command::Image { command } => runtime.block_on(image::run(command)),
+        Command::Bench(args) => runtime.block_on(bench::run(args)),
     }
 }
