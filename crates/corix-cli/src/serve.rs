@@ -45,6 +45,9 @@ pub struct ServeArgs {
     /// Seconds in one auto-stop minute (60; smaller only for tests).
     #[arg(long, env = "CORIX_AUTO_STOP_MINUTE", default_value_t = 60.0)]
     auto_stop_minute: f64,
+    /// Computers kept started with the default specs (2 vCPU, 4 GB, 1280x720), so a create takes milliseconds.
+    #[arg(long, env = "CORIX_WARM_POOL", default_value_t = 0)]
+    warm_pool: usize,
 }
 
 fn init_logging(data: &DataDir) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
@@ -111,6 +114,7 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         reconcile_interval: Duration::from_secs(args.reconcile_interval.max(1)),
         reaper_interval: Duration::from_secs_f64(args.reaper_interval.max(0.1)),
         auto_stop_minute: Duration::from_secs_f64(args.auto_stop_minute.max(0.01)),
+        warm_pool: args.warm_pool,
     };
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     let address = listener.local_addr()?;

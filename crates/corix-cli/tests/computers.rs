@@ -3,37 +3,10 @@
 
 mod common;
 
-use common::{Method, Server};
+use common::{cgroup_limits, full_container_id, Method, Server};
 use corix_server::runtime::{ContainerSpec, Runtime};
 use serde_json::json;
 use std::time::{Duration, Instant};
-
-/// (CPU quota in microseconds per 100 ms period, memory limit in bytes) from the host's cgroup files.
-fn cgroup_limits(full_id: &str) -> (i64, i64) {
-    let read = |paths: &[String]| -> String {
-        paths
-            .iter()
-            .find_map(|p| std::fs::read_to_string(p).ok())
-            .unwrap_or_else(|| panic!("no cgroup file among {paths:?}"))
-            .trim()
-            .to_string()
-    };
-    let v1_cpu = [format!("/sys/fs/cgroup/cpu/docker/{full_id}/cpu.cfs_quota_us"), format!("/sys/fs/cgroup/cpu,cpuacct/docker/{full_id}/cpu.cfs_quota_us")];
-    let v2 = [format!("/sys/fs/cgroup/docker/{full_id}"), format!("/sys/fs/cgroup/system.slice/docker-{full_id}.scope")];
-    if v1_cpu.iter().any(|p| std::path::Path::new(p).exists()) {
-        let quota = read(&v1_cpu).parse().unwrap();
-        let memory = read(&[format!("/sys/fs/cgroup/memory/docker/{full_id}/memory.limit_in_bytes")]).parse().unwrap();
-        (quota, memory)
-    } else {
-        let cpu_max = read(&v2.iter().map(|d| format!("{d}/cpu.max")).collect::<Vec<_>>());
-        let memory = read(&v2.iter().map(|d| format!("{d}/memory.max")).collect::<Vec<_>>()).parse().unwrap();
-        (cpu_max.split_whitespace().next().unwrap().parse().unwrap(), memory)
-    }
-}
-
-async fn full_container_id(server: &Server, computer_id: &str) -> String {
-    server.runtime().await.inspect(&format!("corix-{computer_id}")).await.unwrap().expect("container exists").id
-}
 
 const GIB: i64 = 1 << 30;
 

@@ -24,6 +24,8 @@ pub struct Config {
     pub reaper_interval: Duration,
     /// The length of one auto-stop minute (shorter in tests).
     pub auto_stop_minute: Duration,
+    /// Computers kept started with the default specs, for creates that take milliseconds.
+    pub warm_pool: usize,
 }
 
 #[derive(Clone)]
@@ -31,16 +33,18 @@ pub struct AppState {
     pub store: Arc<Store>,
     pub lifecycle: Arc<Lifecycle>,
     pub limiter: Arc<RateLimiter>,
+    pub metrics: Arc<crate::metrics::Metrics>,
     pub config: Arc<Config>,
 }
 
 impl AppState {
     pub fn new(config: Config, store: Arc<Store>, runtime: Arc<dyn Runtime>) -> Self {
-        let lifecycle = Arc::new(Lifecycle::new(store.clone(), runtime, config.image.clone(), config.ready_timeout));
+        let lifecycle = Arc::new(Lifecycle::new(store.clone(), runtime, config.image.clone(), config.ready_timeout, config.warm_pool));
         AppState {
             store,
             lifecycle,
             limiter: Arc::new(RateLimiter::new(config.rate_limit)),
+            metrics: Arc::default(),
             config: Arc::new(config),
         }
     }
@@ -57,7 +61,10 @@ pub async fn serve(
     crate::reconcile::reconcile(&state.lifecycle, true).await?;
     crate::reconcile::spawn_reconciler(state.lifecycle.clone(), state.config.reconcile_interval);
     crate::reconcile::spawn_reaper(state.lifecycle.clone(), state.config.reaper_interval, state.config.auto_stop_minute);
+    state.lifecycle.spawn_pool_filler();
+    let lifecycle = state.lifecycle.clone();
     let app = crate::routes::router(state);
     axum::serve(listener, app).with_graceful_shutdown(shutdown).await?;
+    lifecycle.drain_pool().await;
     Ok(())
 }

@@ -4,7 +4,8 @@
 
 use crate::activity::Activity;
 use crate::agent_client::AgentClient;
-use crate::runtime::{ContainerSpec, Runtime, RuntimeError};
+use crate::pool::{host_has_room, Pooled, WarmPool};
+use crate::runtime::{container_name, ContainerSpec, Runtime, RuntimeError};
 use crate::store::{ComputerRow, Store};
 use corix_proto::api::{Computer, ComputerStatus};
 use corix_proto::{ApiError, ErrorCode};
@@ -19,10 +20,17 @@ pub struct Lifecycle {
     pub runtime: Arc<dyn Runtime>,
     pub agents: AgentClient,
     pub activity: Activity,
+    pub pool: WarmPool,
     image: String,
     ready_timeout: Duration,
     locks: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
 }
+
+/// The specs of a computer created without any, and of the warm pool's computers.
+pub const DEFAULT_CPU: u32 = 2;
+pub const DEFAULT_RAM: u32 = 4;
+pub const DEFAULT_DISK_GB: u32 = 8;
+pub const DEFAULT_RESOLUTION: &str = "1280x720x24";
 
 /// How [`Lifecycle::boot`] brings a container up.
 enum Boot {
@@ -31,6 +39,7 @@ enum Boot {
 }
 
 /// A computer about to be made, already validated against the plan.
+#[derive(Clone)]
 pub struct NewComputer {
     pub user_id: String,
     pub workspace_id: String,
@@ -54,12 +63,13 @@ fn busy(status: ComputerStatus) -> ApiError {
 }
 
 impl Lifecycle {
-    pub fn new(store: Arc<Store>, runtime: Arc<dyn Runtime>, image: String, ready_timeout: Duration) -> Self {
+    pub fn new(store: Arc<Store>, runtime: Arc<dyn Runtime>, image: String, ready_timeout: Duration, warm_pool: usize) -> Self {
         Lifecycle {
             store,
             runtime,
             agents: AgentClient::new(),
             activity: Activity::default(),
+            pool: WarmPool::new(warm_pool),
             image,
             ready_timeout,
             locks: Mutex::new(HashMap::new()),
@@ -88,33 +98,98 @@ impl Lifecycle {
 
     /// Records a new computer as `creating`; [`Lifecycle::provision`] then brings it up.
     pub fn record(&self, new: NewComputer) -> Result<Computer, ApiError> {
-        let now = crate::store::now();
-        let mut token = [0u8; 32];
-        rand::rng().fill_bytes(&mut token);
-        let row = ComputerRow {
-            computer: Computer {
-                id: uuid::Uuid::new_v4().to_string(),
-                workspace_id: new.workspace_id,
-                user_id: new.user_id,
-                name: new.name,
-                os: "linux".into(),
-                cpu: new.cpu,
-                ram: new.ram,
-                disk_size_gb: new.disk_size_gb,
-                resolution: new.resolution,
-                status: ComputerStatus::Creating,
-                container_id: None,
-                hostname: None,
-                auto_stop_minutes: None,
-                created_at: now.clone(),
-                updated_at: now.clone(),
-                terminated_at: None,
-            },
-            agent_token: hex::encode(token),
-            last_activity_at: now,
-        };
+        let row = new_row(new, uuid::Uuid::new_v4().to_string(), new_token(), ComputerStatus::Creating);
         self.store.insert_computer(&row).map_err(store_failure)?;
         Ok(row.computer)
+    }
+
+    /// Hands a computer from the warm pool to `new`'s owner when one fits (default resolution and
+    /// disk): records it as running and applies its CPU and RAM live. `Ok(None)`: none to hand.
+    pub async fn claim_pooled(&self, new: &NewComputer) -> Result<Option<Computer>, ApiError> {
+        if new.resolution != DEFAULT_RESOLUTION || new.disk_size_gb != DEFAULT_DISK_GB {
+            return Ok(None);
+        }
+        let Some(Pooled { computer_id, container_id, address, agent_token }) = self.pool.claim() else {
+            return Ok(None);
+        };
+        let (cpu, ram) = (new.cpu, new.ram);
+        let mut row = new_row(new.clone(), computer_id.clone(), agent_token, ComputerStatus::Running);
+        row.computer.container_id = Some(short_id(&container_id));
+        row.computer.hostname = Some(address);
+        // The row first: from here on reconciliation sees an owned container, not an orphan.
+        self.store.insert_computer(&row).map_err(store_failure)?;
+        if (cpu, ram) != (DEFAULT_CPU, DEFAULT_RAM) {
+            if let Err(err) = self.runtime.resize(&container_id, cpu, ram).await {
+                self.terminate(&computer_id).await?;
+                return Err(engine_failure(err));
+            }
+        }
+        Ok(Some(row.computer))
+    }
+
+    /// Keeps the warm pool full, one computer at a time, while the host has memory to spare.
+    pub fn spawn_pool_filler(self: &Arc<Self>) {
+        if self.pool.target() == 0 {
+            return;
+        }
+        let this = self.clone();
+        tokio::spawn(async move {
+            loop {
+                if this.pool.missing() > 0 && host_has_room() {
+                    if let Err(err) = this.fill_pool_once().await {
+                        tracing::warn!(%err, "could not start a computer for the warm pool");
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                    }
+                    continue;
+                }
+                tokio::select! {
+                    _ = this.pool.wakeup.notified() => {}
+                    _ = tokio::time::sleep(Duration::from_secs(5)) => {}
+                }
+            }
+        });
+    }
+
+    async fn fill_pool_once(&self) -> Result<(), ApiError> {
+        let computer_id = uuid::Uuid::new_v4().to_string();
+        let agent_token = new_token();
+        self.pool.start_filling(&computer_id);
+        let started = async {
+            let spec = ContainerSpec {
+                computer_id: computer_id.clone(),
+                image: self.image.clone(),
+                cpu: DEFAULT_CPU,
+                ram: DEFAULT_RAM,
+                disk_size_gb: DEFAULT_DISK_GB,
+                resolution: DEFAULT_RESOLUTION.to_string(),
+                agent_token: agent_token.clone(),
+            };
+            let container_id = self.runtime.create(&spec).await.map_err(engine_failure)?;
+            self.runtime.start(&container_id).await.map_err(engine_failure)?;
+            let deadline = Instant::now() + self.ready_timeout;
+            let address = self.agent_address(&container_id, deadline).await?;
+            self.wait_ready(&address, &agent_token, deadline).await?;
+            Ok(Pooled { computer_id: computer_id.clone(), container_id, address, agent_token })
+        }
+        .await;
+        match started {
+            Ok(pooled) => {
+                self.pool.finish_filling(&computer_id, Some(pooled));
+                Ok(())
+            }
+            Err(err) => {
+                let _ = self.runtime.remove(&container_name(&computer_id)).await;
+                self.pool.finish_filling(&computer_id, None);
+                Err(err)
+            }
+        }
+    }
+
+    /// Removes the pool's computers (at shutdown: nobody will claim them).
+    pub async fn drain_pool(&self) {
+        for pooled in self.pool.drain() {
+            let _ = self.runtime.remove(&pooled.container_id).await;
+        }
     }
 
     /// Makes the container of a `creating` computer (or finds it, after a crash) and brings it up.
@@ -151,19 +226,29 @@ impl Lifecycle {
     /// After the container (re)started: records where its agent listens and waits until the desktop answers.
     async fn await_desktop(&self, id: &str, container_id: &str, token: &str) -> Result<(), ApiError> {
         let deadline = Instant::now() + self.ready_timeout;
-        let address = loop {
+        let address = self.agent_address(container_id, deadline).await?;
+        self.store.set_container(id, Some(&short_id(container_id)), Some(&address)).map_err(store_failure)?;
+        self.wait_ready(&address, token, deadline).await
+    }
+
+    /// Where the engine published the agent's port of a started container.
+    async fn agent_address(&self, container_id: &str, deadline: Instant) -> Result<String, ApiError> {
+        loop {
             let state = self.runtime.inspect(container_id).await.map_err(engine_failure)?;
             match state.and_then(|s| s.agent_address) {
-                Some(address) => break address,
+                Some(address) => return Ok(address),
                 None if Instant::now() > deadline => {
                     return Err(ApiError::internal("the computer's container did not stay up"))
                 }
                 None => tokio::time::sleep(Duration::from_millis(100)).await,
             }
-        };
-        self.store.set_container(id, Some(&short_id(container_id)), Some(&address)).map_err(store_failure)?;
+        }
+    }
+
+    /// Waits until the agent reports the desktop up.
+    async fn wait_ready(&self, address: &str, token: &str, deadline: Instant) -> Result<(), ApiError> {
         loop {
-            if let Ok(health) = self.agents.health(&address, token).await {
+            if let Ok(health) = self.agents.health(address, token).await {
                 if health.is_ready() {
                     return Ok(());
                 }
@@ -277,7 +362,7 @@ impl Lifecycle {
             return Ok(row.computer);
         }
         // By name too: a crash may have left a container whose id was never recorded.
-        let name = format!("corix-{id}");
+        let name = container_name(id);
         for container in row.computer.container_id.iter().chain(std::iter::once(&name)) {
             self.runtime.remove(container).await.map_err(engine_failure)?;
         }
@@ -303,7 +388,7 @@ impl Lifecycle {
         let id = row.computer.id.clone();
         let lock = self.lock_for(&id);
         let Ok(_guard) = lock.try_lock() else { return Ok(()) };
-        let name = format!("corix-{id}");
+        let name = container_name(&id);
         let state = self.runtime.inspect(&name).await.map_err(engine_failure)?;
         use ComputerStatus::*;
         let status = row.computer.status;
@@ -352,6 +437,39 @@ impl Lifecycle {
             Some(_) => {}
         }
         Ok(())
+    }
+}
+
+fn new_token() -> String {
+    let mut token = [0u8; 32];
+    rand::rng().fill_bytes(&mut token);
+    hex::encode(token)
+}
+
+/// The row of a computer about to exist.
+fn new_row(new: NewComputer, id: String, agent_token: String, status: ComputerStatus) -> ComputerRow {
+    let now = crate::store::now();
+    ComputerRow {
+        computer: Computer {
+            id,
+            workspace_id: new.workspace_id,
+            user_id: new.user_id,
+            name: new.name,
+            os: "linux".into(),
+            cpu: new.cpu,
+            ram: new.ram,
+            disk_size_gb: new.disk_size_gb,
+            resolution: new.resolution,
+            status,
+            container_id: None,
+            hostname: None,
+            auto_stop_minutes: None,
+            created_at: now.clone(),
+            updated_at: now.clone(),
+            terminated_at: None,
+        },
+        agent_token,
+        last_activity_at: now,
     }
 }
 

@@ -14,7 +14,8 @@ pub async fn reconcile(lifecycle: &Arc<Lifecycle>, resume: bool) -> anyhow::Resu
     let containers = lifecycle.runtime.list().await?;
     let rows = lifecycle.store.live_computers()?;
     let live: HashSet<&str> = rows.iter().map(|r| r.computer.id.as_str()).collect();
-    for container in containers.iter().filter(|c| !live.contains(c.computer_id.as_str())) {
+    let orphans = containers.iter().filter(|c| !live.contains(c.computer_id.as_str()) && !lifecycle.pool.holds(&c.computer_id));
+    for container in orphans {
         tracing::info!(container = container.id, computer_id = container.computer_id, "removing orphan container");
         lifecycle.runtime.remove(&container.id).await?;
     }

@@ -173,6 +173,7 @@ async fn the_router_serves_the_document_without_a_key() {
         reconcile_interval: Duration::from_secs(60),
         reaper_interval: Duration::from_secs(60),
         auto_stop_minute: Duration::from_secs(60),
+        warm_pool: 0,
     };
     let store = Arc::new(Store::open_in_memory().unwrap());
     let router = corix_server::routes::router(AppState::new(config, store, runtime));

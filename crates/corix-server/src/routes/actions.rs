@@ -260,11 +260,13 @@ async fn forward(state: AppState, caller: Caller, id: String, agent_path: &str, 
             outgoing = outgoing.header(name, value);
         }
     }
+    let sent = std::time::Instant::now();
     let answer = outgoing
         .body(reqwest::Body::wrap_stream(body.into_data_stream()))
         .send()
         .await
         .map_err(|_| unreachable())?;
+    state.metrics.observe_agent(sent.elapsed());
     let mut response = Response::builder().status(answer.status());
     for name in RESPONSE_HEADERS {
         if let Some(value) = answer.headers().get(&name) {

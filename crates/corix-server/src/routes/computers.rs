@@ -4,7 +4,7 @@ use super::internal;
 use super::workspaces::owned_workspace;
 use crate::app::AppState;
 use crate::auth::Caller;
-use crate::lifecycle::NewComputer;
+use crate::lifecycle::{NewComputer, DEFAULT_CPU, DEFAULT_DISK_GB, DEFAULT_RAM, DEFAULT_RESOLUTION};
 use crate::plans::PlanLimits;
 use crate::store::ComputerRow;
 use axum::extract::{Path, State};
@@ -34,11 +34,7 @@ pub fn routes() -> Router<AppState> {
 
 const CPU_CHOICES: [u32; 5] = [1, 2, 4, 8, 16];
 const RAM_CHOICES: [u32; 5] = [4, 8, 16, 32, 64];
-const DEFAULT_CPU: u32 = 2;
-const DEFAULT_RAM: u32 = 4;
-const DEFAULT_DISK_GB: u32 = 8;
 const MAX_DISK_GB: u32 = 1024;
-const DEFAULT_RESOLUTION: &str = "1280x720x24";
 const MAX_NAME_CHARS: usize = 128;
 /// Auto-stop after at most a week of idleness.
 const MAX_AUTO_STOP_MINUTES: u32 = 7 * 24 * 60;
@@ -196,8 +192,12 @@ async fn create(
     launch(&state, new, query.wait).await
 }
 
-/// Records the computer, then brings it up: before answering, or in the background.
+/// Hands over a computer from the warm pool, or records a new one and brings it up: before
+/// answering, or in the background.
 async fn launch(state: &AppState, new: NewComputer, wait: bool) -> Result<(StatusCode, Json<Computer>), ApiError> {
+    if let Some(computer) = state.lifecycle.claim_pooled(&new).await? {
+        return Ok((StatusCode::CREATED, Json(computer)));
+    }
     let computer = state.lifecycle.record(new)?;
     let computer = if wait {
         state.lifecycle.provision(&computer.id).await?

@@ -22,7 +22,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/health", get(health))
         .route("/api/openapi.json", get(crate::openapi::serve))
         .route("/ws/terminal/{id}", get(terminal::connect))
+        .route("/metrics", get(crate::metrics::render))
         .fallback(not_found)
+        .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::record))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)
 }

@@ -43,10 +43,6 @@ impl DockerRuntime {
     fn agent_port_key() -> String {
         format!("{AGENT_PORT}/tcp")
     }
-
-    fn container_name(computer_id: &str) -> String {
-        format!("corix-{computer_id}")
-    }
 }
 
 fn engine_error(err: DockerError) -> RuntimeError {
@@ -95,7 +91,7 @@ impl Runtime for DockerRuntime {
     }
 
     async fn create(&self, spec: &ContainerSpec) -> RuntimeResult<String> {
-        let name = Self::container_name(&spec.computer_id);
+        let name = super::container_name(&spec.computer_id);
         if let Some(existing) = self.inspect(&name).await? {
             return Ok(existing.id);
         }

@@ -8,6 +8,11 @@ pub use docker::DockerRuntime;
 
 use async_trait::async_trait;
 
+/// A computer's container is named after it, so it can be found again after a crash.
+pub fn container_name(computer_id: &str) -> String {
+    format!("corix-{computer_id}")
+}
+
 /// What a computer's container must be.
 #[derive(Debug, Clone)]
 pub struct ContainerSpec {

@@ -89,6 +89,15 @@ impl Store {
         self.computers_where(LIVE, None)
     }
 
+    /// How many computers have each status (terminated included).
+    pub fn count_computers_by_status(&self) -> StoreResult<Vec<(ComputerStatus, u64)>> {
+        self.with(|c| {
+            let mut stmt = c.prepare("SELECT status, COUNT(*) FROM computers GROUP BY status")?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, u64>(1)?)))?;
+            Ok(rows.filter_map(Result::ok).filter_map(|(s, n)| Some((ComputerStatus::parse(&s)?, n))).collect())
+        })
+    }
+
     pub fn set_status(&self, id: &str, status: ComputerStatus) -> StoreResult<()> {
         let now = now();
         let terminated_at = (status == ComputerStatus::Terminated).then(|| now.clone());
