@@ -158,6 +158,35 @@ async fn plain_docker_run(image: &str) -> anyhow::Result<Duration> {
     result
 }
 
+/// Creates that claim a warm computer (waiting for the pool to refill before each), when the
+/// server keeps a pool; `None` when it keeps none.
+async fn warm_creates(api: &Api, runs: usize) -> anyhow::Result<Option<Stats>> {
+    let pool_gauge = |name: &'static str| async move {
+        let page = api.http.get(format!("{}/metrics", api.base.trim_end_matches("/api"))).send().await?.text().await?;
+        let value = page.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok());
+        anyhow::Ok(value.unwrap_or(0.0))
+    };
+    if pool_gauge("corix_warm_pool_target ").await? < 1.0 {
+        return Ok(None);
+    }
+    eprintln!("creating {runs} computers from the warm pool ...");
+    let mut samples = Vec::new();
+    for _ in 0..runs {
+        let deadline = Instant::now() + Duration::from_secs(120);
+        while pool_gauge("corix_warm_pool_ready ").await? < 1.0 {
+            if Instant::now() > deadline {
+                bail!("the warm pool did not refill within 120 s");
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+        let started = Instant::now();
+        let computer = api.post("/computers", json!({ "name": "bench-warm" })).await?;
+        samples.push(started.elapsed());
+        api.send(reqwest::Method::DELETE, &format!("/computers/{}", computer["id"].as_str().unwrap_or_default()), None).await?;
+    }
+    Ok(Some(Stats::of(samples)))
+}
+
 /// Memory the container uses without page cache, from its cgroup (v1 or v2), in MiB.
 fn idle_memory_mib(container: &str) -> anyhow::Result<f64> {
     let full = docker(&["inspect", "-f", "{{.Id}}", container])?;
@@ -239,7 +268,8 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
     let mut create_times = Vec::new();
     for _ in 0..args.create_runs.max(1) {
         let started = Instant::now();
-        let computer = api.post("/computers", json!({ "name": "bench", "cpu": 2, "ram": 4 })).await?;
+        // A disk size the warm pool does not serve: every one of these is a cold start.
+        let computer = api.post("/computers", json!({ "name": "bench", "cpu": 2, "ram": 4, "disk_size_gb": 10 })).await?;
         create_times.push(started.elapsed());
         created.push(computer);
     }
@@ -248,10 +278,13 @@ pub async fn run(args: BenchArgs) -> anyhow::Result<()> {
         docker_times.push(plain_docker_run(&args.image).await?);
     }
     rows.push(Row {
-        metric: "create until desktop answers".into(),
+        metric: "create, cold, until desktop answers".into(),
         corix: Stats::of(create_times),
         usual: Some(("plain docker run, same image".into(), Stats::of(docker_times))),
     });
+    if let Some(warm) = warm_creates(&api, args.create_runs.max(1)).await? {
+        rows.push(Row { metric: "create from the warm pool".into(), corix: warm, usual: None });
+    }
     let computer = created.pop().expect("one computer");
     for other in &created {
         api.send(reqwest::Method::DELETE, &format!("/computers/{}", other["id"].as_str().unwrap_or_default()), None).await?;
