@@ -50,6 +50,10 @@ const DOCKERFILE: &str = include_str!("../../../../image/Dockerfile");
 /// `image/files` on disk, so a file added there and not here fails the tests.
 const LAYER_FILES: &[(&str, &[u8])] = &[
     (
+        "files/etc/xdg/xfce4/xfconf/xfce-perchannel-xml/xfce4-desktop.xml",
+        include_bytes!("../../../../image/files/etc/xdg/xfce4/xfconf/xfce-perchannel-xml/xfce4-desktop.xml"),
+    ),
+    (
         "files/etc/xdg/xfce4/xfconf/xfce-perchannel-xml/xfce4-panel.xml",
         include_bytes!("../../../../image/files/etc/xdg/xfce4/xfconf/xfce-perchannel-xml/xfce4-panel.xml"),
     ),
