@@ -104,7 +104,7 @@ fn check_name(name: &str) -> Result<(), ApiError> {
 fn parse_resolution(value: &str) -> Result<String, ApiError> {
     let bad = || {
         ApiError::bad_request(format!(
-            "resolution must be WxH or WxHxD (e.g. 1280x720x24), width 320-7680, height 200-4320, depth 16 or 24; got \"{value}\""
+            "resolution must be WxH or WxHxD (e.g. 1280x720x24), width 320-7680, height 200-4320, depth 24; got \"{value}\""
         ))
     };
     let parts: Vec<u32> = value.split('x').map(|p| p.parse().map_err(|_| bad())).collect::<Result<_, _>>()?;
@@ -113,7 +113,7 @@ fn parse_resolution(value: &str) -> Result<String, ApiError> {
         [w, h, d] => (w, h, d),
         _ => return Err(bad()),
     };
-    if !(320..=7680).contains(&width) || !(200..=4320).contains(&height) || ![16, 24].contains(&depth) {
+    if !(320..=7680).contains(&width) || !(200..=4320).contains(&height) || depth != 24 {
         return Err(bad());
     }
     Ok(format!("{width}x{height}x{depth}"))
@@ -490,8 +490,8 @@ mod tests {
     #[test]
     fn resolutions_take_two_or_three_parts() {
         assert_eq!(parse_resolution("1280x720").unwrap(), "1280x720x24");
-        assert_eq!(parse_resolution("1920x1080x16").unwrap(), "1920x1080x16");
-        for bad in ["1280", "1280x", "axb", "1280x720x8", "10x10", "1280x720x24x1"] {
+        assert_eq!(parse_resolution("1920x1080x24").unwrap(), "1920x1080x24");
+        for bad in ["1280", "1280x", "axb", "1280x720x8", "1280x720x16", "10x10", "1280x720x24x1"] {
             assert!(parse_resolution(bad).is_err(), "{bad}");
         }
     }
