@@ -5,6 +5,7 @@ use crate::DataDir;
 use anyhow::Context;
 use corix_server::auth;
 use corix_server::plans::Plan;
+use corix_server::prompt::{PromptConfig, Secret};
 use corix_server::ratelimit::ShortWindow;
 use corix_server::runtime::DockerRuntime;
 use corix_server::store::Store;
@@ -48,6 +49,24 @@ pub struct ServeArgs {
     /// Computers kept started with the default specs (2 vCPU, 4 GB, 1280x720), so a create takes milliseconds.
     #[arg(long, env = "CORIX_WARM_POOL", default_value_t = 0)]
     warm_pool: usize,
+    /// The Anthropic API key for `POST /computers/:id/prompt` (a request's `X-Model-Api-Key` overrides it).
+    #[arg(long, env = "ANTHROPIC_API_KEY", hide_env_values = true)]
+    anthropic_api_key: Option<String>,
+    /// The OpenAI API key (or any OpenAI-compatible server's) for prompts.
+    #[arg(long, env = "OPENAI_API_KEY", hide_env_values = true)]
+    openai_api_key: Option<String>,
+    /// The Anthropic API's base URL (`/v1/messages` is appended).
+    #[arg(long, env = "ANTHROPIC_BASE_URL", default_value = "https://api.anthropic.com")]
+    anthropic_base_url: String,
+    /// The OpenAI API's base URL (`/responses`, `/chat/completions` are appended); a local vLLM or Ollama works.
+    #[arg(long, env = "OPENAI_BASE_URL", default_value = "https://api.openai.com/v1")]
+    openai_base_url: String,
+    /// Screenshots kept in a prompt's model context; older ones are dropped.
+    #[arg(long, env = "CORIX_PROMPT_MAX_SCREENSHOTS", default_value_t = 3)]
+    prompt_max_screenshots: usize,
+    /// Wall-clock limit of one prompt loop, in seconds.
+    #[arg(long, env = "CORIX_PROMPT_TIMEOUT", default_value_t = 1800)]
+    prompt_timeout: u64,
 }
 
 fn init_logging(data: &DataDir) -> anyhow::Result<tracing_appender::non_blocking::WorkerGuard> {
@@ -114,6 +133,14 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         reconcile_interval: Duration::from_secs(args.reconcile_interval.max(1)),
         reaper_interval: Duration::from_secs_f64(args.reaper_interval.max(0.1)),
         auto_stop_minute: Duration::from_secs_f64(args.auto_stop_minute.max(0.01)),
+        prompt: PromptConfig {
+            anthropic_api_key: args.anthropic_api_key.filter(|k| !k.is_empty()).map(Secret::new),
+            openai_api_key: args.openai_api_key.filter(|k| !k.is_empty()).map(Secret::new),
+            anthropic_base_url: args.anthropic_base_url,
+            openai_base_url: args.openai_base_url,
+            max_screenshots: args.prompt_max_screenshots.max(1),
+            timeout: Duration::from_secs(args.prompt_timeout.max(1)),
+        },
         warm_pool: args.warm_pool,
     };
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;

@@ -7,7 +7,7 @@ pub struct ErrorBody {
     /// What went wrong, for people.
     pub error: String,
     /// What went wrong, for programs: `bad_request`, `unauthorized`, `forbidden`, `plan_limit`, `not_found`,
-    /// `conflict`, `computer_not_running`, `payload_too_large`, `rate_limited`, `internal_error`,
+    /// `conflict`, `computer_not_running`, `prompt_running`, `payload_too_large`, `rate_limited`, `internal_error`,
     /// `agent_unreachable` or `display_unavailable`.
     pub code: String,
 }
@@ -22,6 +22,7 @@ pub enum ErrorCode {
     NotFound,
     Conflict,
     NotRunning,
+    PromptRunning,
     PayloadTooLarge,
     RateLimited,
     Internal,
@@ -38,6 +39,7 @@ impl ErrorCode {
         (ErrorCode::NotFound, 404, "not_found"),
         (ErrorCode::Conflict, 409, "conflict"),
         (ErrorCode::NotRunning, 409, "computer_not_running"),
+        (ErrorCode::PromptRunning, 409, "prompt_running"),
         (ErrorCode::PayloadTooLarge, 413, "payload_too_large"),
         (ErrorCode::RateLimited, 429, "rate_limited"),
         (ErrorCode::Internal, 500, "internal_error"),

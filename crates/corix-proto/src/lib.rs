@@ -5,6 +5,7 @@ mod error;
 pub mod agent;
 pub mod actions;
 pub mod api;
+pub mod prompt;
 pub mod terminal;
 #[cfg(feature = "axum")]
 pub mod http;

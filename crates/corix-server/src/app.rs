@@ -1,6 +1,7 @@
 //! Server configuration, shared state and start-up.
 
 use crate::lifecycle::Lifecycle;
+use crate::prompt::{PromptConfig, Registry};
 use crate::ratelimit::{RateLimiter, ShortWindow};
 use crate::runtime::Runtime;
 use crate::store::Store;
@@ -24,6 +25,8 @@ pub struct Config {
     pub reaper_interval: Duration,
     /// The length of one auto-stop minute (shorter in tests).
     pub auto_stop_minute: Duration,
+    /// Model providers for `POST /computers/:id/prompt`.
+    pub prompt: PromptConfig,
     /// Computers kept started with the default specs, for creates that take milliseconds.
     pub warm_pool: usize,
 }
@@ -35,6 +38,8 @@ pub struct AppState {
     pub limiter: Arc<RateLimiter>,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub config: Arc<Config>,
+    /// The running agent loops, one per computer.
+    pub prompts: Arc<Registry>,
 }
 
 impl AppState {
@@ -46,6 +51,7 @@ impl AppState {
             limiter: Arc::new(RateLimiter::new(config.rate_limit)),
             metrics: Arc::default(),
             config: Arc::new(config),
+            prompts: Arc::new(Registry::new()),
         }
     }
 }

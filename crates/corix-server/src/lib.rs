@@ -9,6 +9,7 @@ pub mod lifecycle;
 pub mod metrics;
 pub mod openapi;
 pub mod plans;
+pub mod prompt;
 pub mod pool;
 pub mod ratelimit;
 pub mod reconcile;

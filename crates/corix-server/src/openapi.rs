@@ -55,6 +55,8 @@ pub const TOKEN_QUERY: &str = "token";
         crate::routes::computers::auto_stop,
         crate::routes::computers::set_auto_stop,
         crate::routes::terminal::connect,
+        crate::routes::prompt::start,
+        crate::routes::prompt::cancel,
     ),
     components(schemas(ClientMessage, ServerMessage)),
     modifiers(&Finish),
@@ -65,6 +67,7 @@ pub const TOKEN_QUERY: &str = "token";
         (name = "exec", description = "Run bash or Python inside a computer."),
         (name = "files", description = "Files inside a computer."),
         (name = "terminal", description = "The interactive WebSocket shell."),
+        (name = "agent", description = "The agent loop: a model drives the computer until its task is done."),
         (name = "meta", description = "Health and this document."),
     ),
 )]
@@ -139,9 +142,9 @@ error_responses! {
         "Forbidden: the resource belongs to another user or the agent may not touch the file (`forbidden`), \
         or the plan's limit on computers, CPU or RAM is reached (`plan_limit`).", e.g. "Computer belongs to another user";
     NotFound = 404 [NotFound] "Not found: no such computer, workspace, file or endpoint.", e.g. "Computer not found";
-    Conflict = 409 [Conflict, NotRunning]
+    Conflict = 409 [Conflict, NotRunning, PromptRunning]
         "Conflict: a duplicate name, a workspace that must stay, or a computer busy changing state (`conflict`); \
-        a computer that is not running (`computer_not_running`).", e.g. "Computer is stopping; try again when it settles";
+        a computer that is not running (`computer_not_running`); a prompt loop already running on the computer (`prompt_running`).", e.g. "Computer is stopping; try again when it settles";
     PayloadTooLarge = 413 [PayloadTooLarge] "Payload too large: the body or the file is over the limit.", e.g. "uploads are limited to 536870912 bytes";
     RateLimited = 429 [RateLimited]
         "Rate limited: the plan's daily API calls are used up, or calls come too fast. `Retry-After` gives the seconds \

@@ -69,6 +69,8 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("delete", "/api/v1/computers/{id}/files"),
     ("post", "/api/v1/computers/{id}/files/upload"),
     ("get", "/api/v1/computers/{id}/files/download"),
+    ("post", "/api/v1/computers/{id}/prompt"),
+    ("delete", "/api/v1/computers/{id}/prompt"),
 ];
 
 fn document() -> serde_json::Value {
@@ -173,6 +175,7 @@ async fn the_router_serves_the_document_without_a_key() {
         reconcile_interval: Duration::from_secs(60),
         reaper_interval: Duration::from_secs(60),
         auto_stop_minute: Duration::from_secs(60),
+        prompt: Default::default(),
         warm_pool: 0,
     };
     let store = Arc::new(Store::open_in_memory().unwrap());

@@ -2,6 +2,7 @@
 
 pub(crate) mod actions;
 pub(crate) mod computers;
+pub(crate) mod prompt;
 pub(crate) mod terminal;
 pub(crate) mod workspaces;
 
@@ -16,6 +17,7 @@ pub fn router(state: AppState) -> Router {
         .merge(workspaces::routes())
         .merge(computers::routes())
         .merge(actions::routes())
+        .merge(prompt::routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::require_key));
     Router::new()
         .nest("/api/v1", v1)
