@@ -418,3 +418,57 @@ async fn drive(job: &Job, progress: &mut Progress, events: Option<&mpsc::Unbound
     }
     Ok(StopReason::MaxSteps)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::StatusCode;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    /// A provider that answers each request with the next (status, body) of `answers`, then 200.
+    async fn provider(answers: Vec<(u16, &'static str)>) -> (String, Arc<AtomicUsize>) {
+        let calls = Arc::new(AtomicUsize::new(0));
+        let counter = calls.clone();
+        let app = axum::Router::new().fallback(move || {
+            let n = counter.fetch_add(1, Ordering::SeqCst);
+            let (status, body) = answers.get(n).copied().unwrap_or((200, "{\"ok\": true}"));
+            async move { (StatusCode::from_u16(status).unwrap(), [("retry-after", "0")], body) }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (url, calls)
+    }
+
+    fn endpoint(base_url: String, key: &str) -> Endpoint {
+        Endpoint { http: reqwest::Client::new(), base_url, key: key.into() }
+    }
+
+    #[tokio::test]
+    async fn rate_limits_and_server_errors_are_retried() {
+        let (url, calls) = provider(vec![(429, "{}"), (529, "{}"), (503, "busy")]).await;
+        let answer = endpoint(url, "sk-secret-key").post_json("/v1/messages", &[], &serde_json::json!({})).await;
+        assert_eq!(answer, Ok(serde_json::json!({ "ok": true })));
+        assert_eq!(calls.load(Ordering::SeqCst), 4);
+    }
+
+    #[tokio::test]
+    async fn client_errors_are_not_retried_and_never_show_the_key() {
+        let body = "{\"type\":\"error\",\"error\":{\"type\":\"authentication_error\",\"message\":\"invalid x-api-key sk-secret-key\"}}";
+        let (url, calls) = provider(vec![(401, body)]).await;
+        let error = endpoint(url, "sk-secret-key").post_json("/v1/messages", &[], &serde_json::json!({})).await.unwrap_err();
+        assert_eq!(calls.load(Ordering::SeqCst), 1);
+        assert!(error.contains("401") && error.contains("invalid x-api-key"), "{error}");
+        assert!(!error.contains("sk-secret-key"), "{error}");
+        let (url, calls) = provider(vec![(500, "{}"); 10]).await;
+        let error = endpoint(url, "k").post_json("/x", &[], &serde_json::json!({})).await.unwrap_err();
+        assert_eq!(calls.load(Ordering::SeqCst), 1 + RETRIES as usize);
+        assert!(error.contains("500"), "{error}");
+    }
+
+    #[test]
+    fn secrets_do_not_debug_print() {
+        let config = PromptConfig { anthropic_api_key: Some(Secret::new("sk-ant-123")), ..PromptConfig::default() };
+        assert!(!format!("{config:?}").contains("sk-ant-123"));
+    }
+}
