@@ -466,6 +466,70 @@ mod tests {
         assert!(error.contains("500"), "{error}");
     }
 
+    /// A job against `base_url` (an Anthropic-format provider) and a computer whose agent is not there.
+    fn job(base_url: String, max_steps: u32, timeout: Duration) -> Job {
+        Job {
+            provider: ModelProvider::Anthropic,
+            model: "claude-test".into(),
+            task: "t".into(),
+            system: None,
+            max_steps,
+            max_screenshots: 3,
+            timeout,
+            endpoint: endpoint(base_url, "k"),
+            desk: Desk {
+                agents: crate::agent_client::AgentClient::new(),
+                address: "127.0.0.1:9".into(),
+                token: "t".into(),
+                scaling: scaling::Scaling::for_screen(1280, 720),
+            },
+        }
+    }
+
+    /// A model that answers every turn with one `wait` of 0 seconds, or never answers.
+    async fn model(hang: bool) -> String {
+        let app = axum::Router::new().fallback(move || async move {
+            if hang {
+                tokio::time::sleep(Duration::from_secs(600)).await;
+            }
+            axum::Json(serde_json::json!({
+                "content": [{ "type": "tool_use", "id": "toolu_1", "name": "computer", "input": { "action": "wait", "duration": 0 } }],
+                "stop_reason": "tool_use",
+                "usage": { "input_tokens": 10, "output_tokens": 1 },
+            }))
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        url
+    }
+
+    #[tokio::test]
+    async fn the_loop_stops_at_max_steps_the_wall_clock_limit_and_cancel() {
+        let (_tx, rx) = watch::channel(false);
+        let result = run(job(model(false).await, 2, Duration::from_secs(60)), rx.clone(), None).await;
+        assert_eq!(result.stop_reason, StopReason::MaxSteps);
+        assert_eq!(result.steps.len(), 2);
+        assert_eq!(result.usage, PromptUsage { input_tokens: 20, output_tokens: 2 });
+        // The agent is not there: the screenshot after the wait failed, and the model was told.
+        assert!(result.steps[0].error.as_deref().unwrap().contains("screenshot"), "{:?}", result.steps[0]);
+
+        let started = std::time::Instant::now();
+        let result = run(job(model(true).await, 5, Duration::from_millis(500)), rx, None).await;
+        assert_eq!(result.stop_reason, StopReason::Error);
+        assert!(result.error.unwrap().contains("wall-clock"));
+        assert!(started.elapsed() < Duration::from_secs(5));
+
+        let (tx, rx) = watch::channel(false);
+        let url = model(true).await;
+        let cancel = async {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            tx.send(true).unwrap();
+        };
+        let (result, ()) = tokio::join!(run(job(url, 5, Duration::from_secs(60)), rx, None), cancel);
+        assert_eq!(result.stop_reason, StopReason::Cancelled);
+    }
+
     #[test]
     fn secrets_do_not_debug_print() {
         let config = PromptConfig { anthropic_api_key: Some(Secret::new("sk-ant-123")), ..PromptConfig::default() };
