@@ -247,6 +247,13 @@ async fn anthropic_loop_does_the_task_with_scaled_coordinates() {
             1 => vec![computer_use("toolu_1", json!({ "action": "key", "text": "ctrl+alt+t" }))],
             2 => vec![computer_use("toolu_2", json!({ "action": "type", "text": COMMAND }))],
             3 => vec![
+                // The actions the agent has no endpoint for (run with xdotool) must work too.
+                computer_use("toolu_3c", json!({ "action": "triple_click", "coordinate": [200, 200] })),
+                computer_use("toolu_3d", json!({ "action": "left_mouse_down" })),
+                computer_use("toolu_3e", json!({ "action": "mouse_move", "coordinate": [300, 250] })),
+                computer_use("toolu_3f", json!({ "action": "left_mouse_up" })),
+                computer_use("toolu_3g", json!({ "action": "hold_key", "text": "shift", "duration": 0.2 })),
+                computer_use("toolu_3h", json!({ "action": "left_click", "coordinate": [250, 250], "text": "ctrl" })),
                 computer_use("toolu_3a", json!({ "action": "mouse_move", "coordinate": [400, 300] })),
                 computer_use("toolu_3b", json!({ "action": "cursor_position" })),
             ],
@@ -289,11 +296,21 @@ async fn anthropic_loop_does_the_task_with_scaled_coordinates() {
     assert_eq!(result["stop_reason"], "done", "{result}");
     assert_eq!(result["output"], "The file is written.");
     let actions: Vec<&str> = result["steps"].as_array().unwrap().iter().map(|s| s["action"].as_str().unwrap()).collect();
-    assert_eq!(actions, ["screenshot", "key", "type", "mouse_move", "cursor_position", "left_click"], "{result}");
+    assert_eq!(
+        actions,
+        [
+            "screenshot", "key", "type", "triple_click", "left_mouse_down", "mouse_move", "left_mouse_up", "hold_key",
+            "left_click", "mouse_move", "cursor_position", "left_click"
+        ],
+        "{result}"
+    );
+    for step in &result["steps"].as_array().unwrap()[..11] {
+        assert!(step["error"].is_null(), "{step}");
+    }
     assert_eq!(result["steps"][1]["arguments"], json!({ "action": "key", "text": "ctrl+alt+t" }));
     assert_eq!(result["steps"][1]["output"], "done");
-    assert_eq!(result["steps"][4]["output"], "X=400,Y=300", "the cursor is reported in the model's coordinates");
-    assert!(result["steps"][5]["error"].as_str().unwrap().contains("coordinate"), "{result}");
+    assert_eq!(result["steps"][10]["output"], "X=400,Y=300", "the cursor is reported in the model's coordinates");
+    assert!(result["steps"][11]["error"].as_str().unwrap().contains("coordinate"), "{result}");
     assert_eq!(result["usage"], json!({ "input_tokens": 6000, "output_tokens": 120 }));
     assert!(!result.to_string().contains(server_key));
 
@@ -328,10 +345,10 @@ async fn anthropic_loop_does_the_task_with_scaled_coordinates() {
     assert_eq!(image["source"]["type"], "base64");
     assert_eq!(image["source"]["media_type"], "image/png");
     assert_eq!(png_size(image["source"]["data"].as_str().unwrap()), (1280, 720));
-    // Two tool results answer the two tool uses of turn 3, in order.
+    // The tool results answer the tool uses of turn 3, in order.
     let fourth = requests[4].body["messages"].as_array().unwrap().last().unwrap().clone();
     let ids: Vec<&str> = fourth["content"].as_array().unwrap().iter().map(|b| b["tool_use_id"].as_str().unwrap()).collect();
-    assert_eq!(ids, ["toolu_3a", "toolu_3b"]);
+    assert_eq!(ids, ["toolu_3c", "toolu_3d", "toolu_3e", "toolu_3f", "toolu_3g", "toolu_3h", "toolu_3a", "toolu_3b"]);
     // The malformed call came back as a tool error the model sees.
     let last = requests[5].body["messages"].as_array().unwrap().last().unwrap().clone();
     assert_eq!(last["content"][0]["is_error"], true, "{last}");
