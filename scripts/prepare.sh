@@ -10,8 +10,11 @@ SUDO=""
 step() { printf '\n==> %s\n' "$*" >&2; }
 
 install_packages() {
-    # docker.io: the engine; mmdebstrap: the image's Debian root; the rest: X tools the agent's tests use on the host.
-    local wanted=(docker.io mmdebstrap xvfb xdotool x11-utils)
+    # docker.io: the engine; mmdebstrap: the image's Debian root; xvfb, xdotool, x11-utils: X tools the
+    # agent's tests use on the host; chromium: the dashboard's browser test. Node and npm build the
+    # dashboard; they are installed only when missing (any Node >= 20 will do).
+    local wanted=(docker.io mmdebstrap xvfb xdotool x11-utils chromium)
+    command -v npm >/dev/null 2>&1 || wanted+=(nodejs npm)
     local missing=()
     for pkg in "${wanted[@]}"; do
         dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -44,6 +47,9 @@ start_docker() {
 build() {
     step "building (release)"
     (cd "$ROOT" && cargo build --release --workspace --locked)
+    step "building the dashboard (web/)"
+    # Dependencies from the npm registry as web/package-lock.json pins them; served by `corix serve` from web/dist.
+    (cd "$ROOT/web" && npm ci --no-audit --no-fund --loglevel=error && npm run build)
 }
 
 build_image() {

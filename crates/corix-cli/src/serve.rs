@@ -49,6 +49,9 @@ pub struct ServeArgs {
     /// Computers kept started with the default specs (2 vCPU, 4 GB, 1280x720), so a create takes milliseconds.
     #[arg(long, env = "CORIX_WARM_POOL", default_value_t = 0)]
     warm_pool: usize,
+    /// The built dashboard served at `/` (default: `web/dist` of the checkout the binary was built in).
+    #[arg(long, env = "CORIX_WEB_DIR")]
+    web_dir: Option<std::path::PathBuf>,
     /// The Anthropic API key for `POST /computers/:id/prompt` (a request's `X-Model-Api-Key` overrides it).
     #[arg(long, env = "ANTHROPIC_API_KEY", hide_env_values = true)]
     anthropic_api_key: Option<String>,
@@ -99,6 +102,12 @@ fn bootstrap(store: &Store) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// `web/dist` of the checkout: the binary is `<repo>/target/<profile>/corix`.
+fn default_web_dir() -> Option<std::path::PathBuf> {
+    let exe = std::env::current_exe().ok()?.canonicalize().ok()?;
+    Some(exe.parent()?.parent()?.parent()?.join("web").join("dist"))
+}
+
 async fn shutdown_signal() {
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
     tokio::select! {
@@ -133,6 +142,8 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
         reconcile_interval: Duration::from_secs(args.reconcile_interval.max(1)),
         reaper_interval: Duration::from_secs_f64(args.reaper_interval.max(0.1)),
         auto_stop_minute: Duration::from_secs_f64(args.auto_stop_minute.max(0.01)),
+        warm_pool: args.warm_pool,
+        web_dir: args.web_dir.or_else(default_web_dir),
         prompt: PromptConfig {
             anthropic_api_key: args.anthropic_api_key.filter(|k| !k.is_empty()).map(Secret::new),
             openai_api_key: args.openai_api_key.filter(|k| !k.is_empty()).map(Secret::new),
@@ -141,7 +152,6 @@ pub async fn run(args: ServeArgs) -> anyhow::Result<()> {
             max_screenshots: args.prompt_max_screenshots.max(1),
             timeout: Duration::from_secs(args.prompt_timeout.max(1)),
         },
-        warm_pool: args.warm_pool,
     };
     let listener = tokio::net::TcpListener::bind(args.listen).await.with_context(|| format!("binding {}", args.listen))?;
     let address = listener.local_addr()?;

@@ -25,10 +25,12 @@ pub struct Config {
     pub reaper_interval: Duration,
     /// The length of one auto-stop minute (shorter in tests).
     pub auto_stop_minute: Duration,
-    /// Model providers for `POST /computers/:id/prompt`.
-    pub prompt: PromptConfig,
     /// Computers kept started with the default specs, for creates that take milliseconds.
     pub warm_pool: usize,
+    /// The built dashboard (`web/dist`) served at `/`; `None` or a directory without `index.html`: a page saying how to build it.
+    pub web_dir: Option<PathBuf>,
+    /// Model providers for `POST /computers/:id/prompt`.
+    pub prompt: PromptConfig,
 }
 
 #[derive(Clone)]

@@ -69,12 +69,26 @@ pub fn authenticate(store: &Store, secret: &str) -> Result<Caller, ApiError> {
     Ok(Caller { user, key })
 }
 
-/// The key a request carries: the Bearer header, else a `token` query parameter.
+/// The WebSocket subprotocol a browser offers, with [`KEY_SUBPROTOCOL_PREFIX`] + the key as a second
+/// entry, to authenticate a socket without putting the key in a URL; the server answers with this one.
+pub const WS_SUBPROTOCOL: &str = "corix";
+pub const KEY_SUBPROTOCOL_PREFIX: &str = "corix-key.";
+
+/// The key a request carries: the Bearer header, else (WebSocket upgrades) a `corix-key.crx_...`
+/// subprotocol entry, else a `token` query parameter.
 pub fn presented_key(parts: &Parts) -> Option<String> {
     if let Some(value) = parts.headers.get(axum::http::header::AUTHORIZATION) {
         let value = value.to_str().ok()?;
         let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer "))?;
         return Some(token.trim().to_string());
+    }
+    let offered = parts.headers.get_all(axum::http::header::SEC_WEBSOCKET_PROTOCOL).iter();
+    let from_protocol = offered
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .find_map(|entry| entry.trim().strip_prefix(KEY_SUBPROTOCOL_PREFIX).map(str::to_string));
+    if from_protocol.is_some() {
+        return from_protocol;
     }
     let query = parts.uri.query()?;
     url_query_value(query, "token")

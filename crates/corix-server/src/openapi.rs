@@ -55,6 +55,10 @@ pub const TOKEN_QUERY: &str = "token";
         crate::routes::computers::auto_stop,
         crate::routes::computers::set_auto_stop,
         crate::routes::terminal::connect,
+        crate::routes::screen::connect,
+        crate::routes::keys::list,
+        crate::routes::keys::create,
+        crate::routes::keys::revoke,
         crate::routes::prompt::start,
         crate::routes::prompt::cancel,
     ),
@@ -67,6 +71,7 @@ pub const TOKEN_QUERY: &str = "token";
         (name = "exec", description = "Run bash or Python inside a computer."),
         (name = "files", description = "Files inside a computer."),
         (name = "terminal", description = "The interactive WebSocket shell."),
+        (name = "keys", description = "The caller's API keys."),
         (name = "agent", description = "The agent loop: a model drives the computer until its task is done."),
         (name = "meta", description = "Health and this document."),
     ),
@@ -411,7 +416,8 @@ impl ActionDoc {
 
 /// The description of `GET /ws/terminal/{id}`.
 pub const TERMINAL_DESCRIPTION: &str = "Upgrades to a WebSocket bridged to an interactive shell (a PTY) in the computer. \
-The key goes in `Authorization: Bearer crx_...` or, for browsers, in the `token` query parameter; it is checked, and the \
+The key goes in `Authorization: Bearer crx_...` or, for browsers, in the subprotocol list (`corix`, \
+`corix-key.crx_...`; the server picks `corix`) or the `token` query parameter; it is checked, and the \
 computer's agent reached, before the upgrade, so a bad key or a stopped computer answers a plain HTTP error.\n\n\
 Messages are JSON text frames.\n\n\
 Client to server (`ClientMessage`):\n\

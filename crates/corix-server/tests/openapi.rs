@@ -38,6 +38,10 @@ const ENDPOINTS: &[(&str, &str)] = &[
     ("get", "/api/health"),
     ("get", "/api/openapi.json"),
     ("get", "/ws/terminal/{id}"),
+    ("get", "/ws/screen/{id}"),
+    ("get", "/api/v1/keys"),
+    ("post", "/api/v1/keys"),
+    ("delete", "/api/v1/keys/{id}"),
     ("post", "/api/v1/workspaces"),
     ("get", "/api/v1/workspaces"),
     ("get", "/api/v1/workspaces/{id}"),
@@ -108,7 +112,9 @@ fn operations_are_well_formed() {
                 }
             }
             if path.contains("{id}") {
-                for status in ["403", "404"] {
+                // Another user's API key is "not found" (404), never 403: key ids do not leak across users.
+                let statuses: &[&str] = if path.starts_with("/api/v1/keys/") { &["404"] } else { &["403", "404"] };
+                for &status in statuses {
                     assert!(responses.contains_key(status), "{method} {path} lacks {status}");
                 }
                 let params = op["parameters"].as_array().unwrap();
@@ -175,8 +181,9 @@ async fn the_router_serves_the_document_without_a_key() {
         reconcile_interval: Duration::from_secs(60),
         reaper_interval: Duration::from_secs(60),
         auto_stop_minute: Duration::from_secs(60),
-        prompt: Default::default(),
         warm_pool: 0,
+        web_dir: None,
+        prompt: Default::default(),
     };
     let store = Arc::new(Store::open_in_memory().unwrap());
     let router = corix_server::routes::router(AppState::new(config, store, runtime));

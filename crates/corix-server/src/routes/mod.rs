@@ -2,8 +2,11 @@
 
 pub(crate) mod actions;
 pub(crate) mod computers;
+pub(crate) mod keys;
 pub(crate) mod prompt;
+pub(crate) mod screen;
 pub(crate) mod terminal;
+pub(crate) mod web;
 pub(crate) mod workspaces;
 
 use crate::app::AppState;
@@ -17,6 +20,7 @@ pub fn router(state: AppState) -> Router {
         .merge(workspaces::routes())
         .merge(computers::routes())
         .merge(actions::routes())
+        .merge(keys::routes())
         .merge(prompt::routes())
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::auth::require_key));
     Router::new()
@@ -24,8 +28,9 @@ pub fn router(state: AppState) -> Router {
         .route("/api/health", get(health))
         .route("/api/openapi.json", get(crate::openapi::serve))
         .route("/ws/terminal/{id}", get(terminal::connect))
+        .route("/ws/screen/{id}", get(screen::connect))
         .route("/metrics", get(crate::metrics::render))
-        .fallback(not_found)
+        .fallback(web::fallback)
         .layer(axum::middleware::from_fn_with_state(state.clone(), crate::metrics::record))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(state)

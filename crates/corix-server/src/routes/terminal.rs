@@ -57,6 +57,7 @@ pub async fn connect(
     let bearer = format!("Bearer {}", row.agent_token).parse().map_err(|_| unreachable())?;
     request.headers_mut().insert(axum::http::header::AUTHORIZATION, bearer);
     let (agent, _) = tokio_tungstenite::connect_async(request).await.map_err(|_| unreachable())?;
+    let upgrade = upgrade.protocols([crate::auth::WS_SUBPROTOCOL]);
     Ok(upgrade.on_upgrade(move |client| bridge(state, id, client, agent)))
 }
 
