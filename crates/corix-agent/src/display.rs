@@ -116,6 +116,20 @@ impl Display {
         check().unwrap_or(false)
     }
 
+    /// Whether a settings daemon (xfsettingsd) owns the XSETTINGS selection: it also grabs the
+    /// desktop's keyboard shortcuts, so until then `ctrl+alt+t` and friends do nothing.
+    pub fn settings_daemon_running(&self) -> bool {
+        let Ok(x) = self.get() else { return false };
+        let check = || -> Option<bool> {
+            let atom = x.conn.intern_atom(true, b"_XSETTINGS_S0").ok()?.reply().ok()?.atom;
+            if atom == x11rb::NONE {
+                return Some(false);
+            }
+            Some(x.conn.get_selection_owner(atom).ok()?.reply().ok()?.owner != x11rb::NONE)
+        };
+        check().unwrap_or(false)
+    }
+
     fn open(&self, generation: u64) -> Result<XConn, ApiError> {
         let unavailable = |what: String| {
             ApiError::new(ErrorCode::DisplayUnavailable, format!("X display {} is not available: {what}", self.name))

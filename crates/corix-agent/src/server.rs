@@ -85,14 +85,18 @@ pub fn now_rfc3339() -> String {
 
 async fn health(State(state): State<Arc<AppState>>) -> Json<AgentHealth> {
     let display = state.display.clone();
-    let (display_up, window_manager) =
-        blocking(move || Ok((display.is_up(), display.window_manager_running()))).await.unwrap_or((false, false));
+    let (display_up, window_manager, settings_daemon) = blocking(move || {
+        Ok((display.is_up(), display.window_manager_running(), display.settings_daemon_running()))
+    })
+    .await
+    .unwrap_or((false, false, false));
     let session = state.desktop.session_alive();
     Json(AgentHealth {
         status: if display_up && session { "ok" } else { "starting" }.to_string(),
         display: display_up,
         session,
         window_manager,
+        settings_daemon,
         resolution: state.resolution.clone(),
         version: env!("CARGO_PKG_VERSION").to_string(),
     })

@@ -23,6 +23,9 @@ pub struct AgentHealth {
     /// A window manager manages the screen (windows get frames and focus).
     #[serde(default)]
     pub window_manager: bool,
+    /// The desktop's settings daemon runs (it grabs the keyboard shortcuts).
+    #[serde(default)]
+    pub settings_daemon: bool,
     pub resolution: String,
     pub version: String,
 }
@@ -30,6 +33,6 @@ pub struct AgentHealth {
 impl AgentHealth {
     /// The desktop answers: what the control plane waits for before a computer counts as running.
     pub fn is_ready(&self) -> bool {
-        self.display && self.session && self.window_manager
+        self.display && self.session && self.window_manager && self.settings_daemon
     }
 }
