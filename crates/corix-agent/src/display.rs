@@ -116,6 +116,21 @@ impl Display {
         check().unwrap_or(false)
     }
 
+    /// Whether the desktop (xfdesktop) has drawn its background: it then publishes the root
+    /// pixmap as `_XROOTPMAP_ID`. It starts last, so the session is fully up by then.
+    pub fn desktop_drawn(&self) -> bool {
+        let Ok(x) = self.get() else { return false };
+        let check = || -> Option<bool> {
+            let atom = x.conn.intern_atom(true, b"_XROOTPMAP_ID").ok()?.reply().ok()?.atom;
+            if atom == x11rb::NONE {
+                return Some(false);
+            }
+            let reply = x.conn.get_property(false, x.root, atom, AtomEnum::PIXMAP, 0, 1).ok()?.reply().ok()?;
+            Some(reply.value_len > 0)
+        };
+        check().unwrap_or(false)
+    }
+
     /// Whether a settings daemon (xfsettingsd) owns the XSETTINGS selection: it also grabs the
     /// desktop's keyboard shortcuts, so until then `ctrl+alt+t` and friends do nothing.
     pub fn settings_daemon_running(&self) -> bool {

@@ -85,11 +85,11 @@ pub fn now_rfc3339() -> String {
 
 async fn health(State(state): State<Arc<AppState>>) -> Json<AgentHealth> {
     let display = state.display.clone();
-    let (display_up, window_manager, settings_daemon) = blocking(move || {
-        Ok((display.is_up(), display.window_manager_running(), display.settings_daemon_running()))
+    let (display_up, window_manager, settings_daemon, desktop_drawn) = blocking(move || {
+        Ok((display.is_up(), display.window_manager_running(), display.settings_daemon_running(), display.desktop_drawn()))
     })
     .await
-    .unwrap_or((false, false, false));
+    .unwrap_or((false, false, false, false));
     let session = state.desktop.session_alive();
     Json(AgentHealth {
         status: if display_up && session { "ok" } else { "starting" }.to_string(),
@@ -97,6 +97,7 @@ async fn health(State(state): State<Arc<AppState>>) -> Json<AgentHealth> {
         session,
         window_manager,
         settings_daemon,
+        desktop_drawn,
         resolution: state.resolution.clone(),
         version: env!("CARGO_PKG_VERSION").to_string(),
     })

@@ -62,6 +62,11 @@ async fn screen_and_input_reach_the_desktop() {
     let server = Server::start().await;
     let id = computer(&server).await;
 
+    // The desktop's keyboard shortcuts work from the first action: running means ready.
+    assert_eq!(action(&server, &id, "key", json!({ "key": "ctrl+alt+t" })).await.0, 200);
+    eventually(&server, &id, "pgrep -c -x xfce4-terminal || true", |out| out.trim() == "1").await;
+    server.bash(&id, "pkill -x xfce4-terminal; while pgrep -x xfce4-terminal >/dev/null; do sleep 0.1; done").await;
+
     let before = screenshot_png(&server, &id).await;
     assert_eq!(decode_png(&before), (1280, 720));
     let (status, json_shot) = server.get(&format!("/computers/{id}/screenshot?format=base64")).await;

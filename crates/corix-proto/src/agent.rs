@@ -26,6 +26,9 @@ pub struct AgentHealth {
     /// The desktop's settings daemon runs (it grabs the keyboard shortcuts).
     #[serde(default)]
     pub settings_daemon: bool,
+    /// The desktop has drawn its background (the last part of the session to come up).
+    #[serde(default)]
+    pub desktop_drawn: bool,
     pub resolution: String,
     pub version: String,
 }
@@ -33,6 +36,6 @@ pub struct AgentHealth {
 impl AgentHealth {
     /// The desktop answers: what the control plane waits for before a computer counts as running.
     pub fn is_ready(&self) -> bool {
-        self.display && self.session && self.window_manager && self.settings_daemon
+        self.display && self.session && self.window_manager && self.settings_daemon && self.desktop_drawn
     }
 }
