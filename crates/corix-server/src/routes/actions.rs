@@ -5,6 +5,7 @@ use super::computers::owned_computer;
 use crate::agent_client::unreachable;
 use crate::app::AppState;
 use crate::auth::Caller;
+use crate::store::ComputerRow;
 use axum::body::Body;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, Method};
@@ -243,6 +244,20 @@ pub(super) fn ensure_running(status: ComputerStatus) -> Result<(), ApiError> {
         other => format!("Computer is {}; wait until it is running", other.as_str()),
     };
     Err(ApiError::new(ErrorCode::NotRunning, message))
+}
+
+/// Everything a WebSocket route checks before its upgrade, so a refusal is a plain HTTP answer: the
+/// key (Bearer header, `token` query or subprotocol), rate limits, ownership, a running computer.
+/// Returns the computer and where its agent listens.
+pub(super) fn socket_target(state: &AppState, parts: &axum::http::request::Parts, id: &str) -> Result<(ComputerRow, String), ApiError> {
+    let secret = crate::auth::presented_key(parts)
+        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "Missing API key: pass ?token=crx_... or a Bearer header"))?;
+    let caller = crate::auth::authenticate(&state.store, &secret)?;
+    state.limiter.admit(&state.store, &caller)?;
+    let row = owned_computer(state, &caller, id, false)?;
+    ensure_running(row.computer.status)?;
+    let address = row.computer.hostname.clone().ok_or_else(unreachable)?;
+    Ok((row, address))
 }
 
 async fn forward(state: AppState, caller: Caller, id: String, agent_path: &str, request: Request) -> Result<Response, ApiError> {

@@ -4,11 +4,8 @@
 //! runs its own capture loop, so any number of viewers may watch one computer. Input does not go
 //! through this socket: interactive viewers use the ordinary REST actions.
 
-use super::actions::ensure_running;
-use super::computers::owned_computer;
-use crate::agent_client::unreachable;
+use super::actions::socket_target;
 use crate::app::AppState;
-use crate::auth::{authenticate, presented_key};
 use axum::extract::ws::{CloseFrame, Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::request::Parts;
@@ -92,14 +89,8 @@ pub async fn connect(
     parts: Parts,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let secret = presented_key(&parts)
-        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "Missing API key: pass ?token=crx_... or a Bearer header"))?;
-    let caller = authenticate(&state.store, &secret)?;
-    state.limiter.admit(&state.store, &caller)?;
-    let row = owned_computer(&state, &caller, &id, false)?;
-    ensure_running(row.computer.status)?;
+    socket_target(&state, &parts, &id)?;
     let options = options(&parts)?;
-    row.computer.hostname.as_ref().ok_or_else(unreachable)?;
     let upgrade = upgrade.protocols([crate::auth::WS_SUBPROTOCOL]);
     Ok(upgrade.on_upgrade(move |socket| stream(state, id, socket, options)))
 }

@@ -1,16 +1,14 @@
 //! `/ws/terminal/{id}`: the public WebSocket bridged to the agent's PTY socket. The key is checked
 //! and the agent reached before the upgrade, so a bad token or a dead agent is an HTTP error.
 
-use super::actions::ensure_running;
-use super::computers::owned_computer;
+use super::actions::socket_target;
 use crate::agent_client::unreachable;
 use crate::app::AppState;
-use crate::auth::{authenticate, presented_key};
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::{Path, State};
 use axum::http::request::Parts;
 use axum::response::Response;
-use corix_proto::{ApiError, ErrorCode};
+use corix_proto::ApiError;
 use futures_util::{SinkExt, StreamExt};
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::tungstenite::Message as AgentMessage;
@@ -45,13 +43,7 @@ pub async fn connect(
     parts: Parts,
     upgrade: WebSocketUpgrade,
 ) -> Result<Response, ApiError> {
-    let secret = presented_key(&parts)
-        .ok_or_else(|| ApiError::new(ErrorCode::Unauthorized, "Missing API key: pass ?token=crx_... or a Bearer header"))?;
-    let caller = authenticate(&state.store, &secret)?;
-    state.limiter.admit(&state.store, &caller)?;
-    let row = owned_computer(&state, &caller, &id, false)?;
-    ensure_running(row.computer.status)?;
-    let address = row.computer.hostname.ok_or_else(unreachable)?;
+    let (row, address) = socket_target(&state, &parts, &id)?;
     let query = parts.uri.query().map(|q| format!("?{q}")).unwrap_or_default();
     let mut request = format!("ws://{address}/terminal{query}").into_client_request().map_err(|_| unreachable())?;
     let bearer = format!("Bearer {}", row.agent_token).parse().map_err(|_| unreachable())?;
