@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use x11rb::connection::{Connection, RequestConnection};
 use x11rb::errors::{ConnectionError, ReplyError};
-use x11rb::protocol::xproto::{AtomEnum, ConnectionExt as _, Window};
+use x11rb::protocol::xproto::{Atom, AtomEnum, ConnectionExt as _, Window};
 use x11rb::protocol::{shm, xfixes, xtest};
 use x11rb::rust_connection::RustConnection;
 
@@ -99,12 +99,7 @@ impl Display {
     /// Whether a window manager manages the screen: EWMH's `_NET_SUPPORTING_WM_CHECK` on the root
     /// names a live window that names itself. Until then new windows get no focus or frame.
     pub fn window_manager_running(&self) -> bool {
-        let Ok(x) = self.get() else { return false };
-        let check = || -> Option<bool> {
-            let atom = x.conn.intern_atom(true, b"_NET_SUPPORTING_WM_CHECK").ok()?.reply().ok()?.atom;
-            if atom == x11rb::NONE {
-                return Some(false);
-            }
+        self.probe(b"_NET_SUPPORTING_WM_CHECK", |x, atom| {
             let named = |window: Window| -> Option<Window> {
                 let reply = x.conn.get_property(false, window, atom, AtomEnum::WINDOW, 0, 1).ok()?.reply().ok()?;
                 let first = reply.value32()?.next();
@@ -112,37 +107,32 @@ impl Display {
             };
             let check_window = named(x.root)?;
             Some(named(check_window) == Some(check_window))
-        };
-        check().unwrap_or(false)
+        })
     }
 
     /// Whether the desktop (xfdesktop) has drawn its background: it then publishes the root
     /// pixmap as `_XROOTPMAP_ID`. It starts last, so the session is fully up by then.
     pub fn desktop_drawn(&self) -> bool {
-        let Ok(x) = self.get() else { return false };
-        let check = || -> Option<bool> {
-            let atom = x.conn.intern_atom(true, b"_XROOTPMAP_ID").ok()?.reply().ok()?.atom;
-            if atom == x11rb::NONE {
-                return Some(false);
-            }
+        self.probe(b"_XROOTPMAP_ID", |x, atom| {
             let reply = x.conn.get_property(false, x.root, atom, AtomEnum::PIXMAP, 0, 1).ok()?.reply().ok()?;
             Some(reply.value_len > 0)
-        };
-        check().unwrap_or(false)
+        })
     }
 
     /// Whether a settings daemon (xfsettingsd) owns the XSETTINGS selection: it also grabs the
     /// desktop's keyboard shortcuts, so until then `ctrl+alt+t` and friends do nothing.
     pub fn settings_daemon_running(&self) -> bool {
+        self.probe(b"_XSETTINGS_S0", |x, atom| Some(x.conn.get_selection_owner(atom).ok()?.reply().ok()?.owner != x11rb::NONE))
+    }
+
+    /// Asks `check` about an atom a desktop component creates when it starts: false while the
+    /// display is down, the atom does not exist yet, or the check cannot tell.
+    fn probe(&self, atom_name: &[u8], check: impl FnOnce(&XConn, Atom) -> Option<bool>) -> bool {
         let Ok(x) = self.get() else { return false };
-        let check = || -> Option<bool> {
-            let atom = x.conn.intern_atom(true, b"_XSETTINGS_S0").ok()?.reply().ok()?.atom;
-            if atom == x11rb::NONE {
-                return Some(false);
-            }
-            Some(x.conn.get_selection_owner(atom).ok()?.reply().ok()?.owner != x11rb::NONE)
+        let Some(atom) = x.conn.intern_atom(true, atom_name).ok().and_then(|c| c.reply().ok()).map(|r| r.atom) else {
+            return false;
         };
-        check().unwrap_or(false)
+        atom != x11rb::NONE && check(&x, atom).unwrap_or(false)
     }
 
     fn open(&self, generation: u64) -> Result<XConn, ApiError> {
