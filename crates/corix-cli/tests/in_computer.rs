@@ -81,7 +81,10 @@ async fn screen_and_input_reach_the_desktop() {
 
     // A click lands where it was aimed.
     assert_eq!(action(&server, &id, "click", json!({ "x": 640, "y": 400 })).await.0, 200);
-    let (location, _) = server.bash(&id, "xdotool getmouselocation --shell | head -2 | tr '\\n' ' '").await;
+    // xdotool also inspects the window under the pointer and dies if it vanishes meanwhile (the
+    // window manager frees the closed terminal's frame late), so the reading is retried.
+    let location =
+        eventually(&server, &id, "xdotool getmouselocation --shell 2>&1 | head -2 | tr '\\n' ' '", |out| out.starts_with("X=")).await;
     assert_eq!(location.trim(), "X=640 Y=400");
     let (status, cursor) = server.get(&format!("/computers/{id}/cursor")).await;
     assert_eq!((status, cursor), (200, json!({ "x": 640, "y": 400 })));
