@@ -8,12 +8,12 @@
 
 use crate::display::{Display, XConn};
 use crate::keysyms;
-use crate::server::{blocking, AppState};
+use crate::server::{blocking, checked_duration, AppState};
 use axum::extract::State;
 use axum::Json;
 use corix_proto::actions::{
-    ActionResult, ClickRequest, CursorPosition, DragRequest, KeyRequest, MouseButton, MoveRequest, ScrollDirection,
-    ScrollRequest, TypeRequest,
+    ActionResult, ButtonRequest, ClickRequest, CursorPosition, DragRequest, HoldKeyRequest, KeyRequest, MouseButton,
+    MoveRequest, ScrollDirection, ScrollRequest, TypeRequest,
 };
 use corix_proto::http::JsonBody;
 use corix_proto::ApiError;
@@ -126,13 +126,53 @@ impl Input {
     }
 
     pub fn click(&self, req: &ClickRequest) -> Result<(), ApiError> {
-        let act = self.begin()?;
+        let clicks = match (req.clicks, req.double_click) {
+            (None, double) => if double { 2 } else { 1 },
+            (Some(n @ 1..=3), false) | (Some(n @ 2), true) => n,
+            (Some(n @ 1..=3), true) => return Err(ApiError::bad_request(format!("clicks: {n} contradicts double_click"))),
+            (Some(n), _) => return Err(ApiError::bad_request(format!("clicks: must be 1 to 3, got {n}"))),
+        };
+        let hold = combo_keysyms(req.hold_keys.as_deref(), "hold_keys")?;
+        let mut act = self.begin()?;
         let (x, y) = act.point(req.x, req.y, "x", "y")?;
+        let held = act.press_all(&hold)?;
         act.motion(x, y)?;
-        for _ in 0..if req.double_click { 2 } else { 1 } {
+        for _ in 0..clicks {
             act.button(button_number(req.button), true)?;
             act.button(button_number(req.button), false)?;
         }
+        act.release_all(&held)?;
+        act.x.sync()
+    }
+
+    /// Presses (or releases) a button, after moving to the point if one is given.
+    pub fn button(&self, req: &ButtonRequest, press: bool) -> Result<(), ApiError> {
+        let to = match (req.x, req.y) {
+            (Some(x), Some(y)) => Some((x, y)),
+            (None, None) => None,
+            _ => return Err(ApiError::bad_request("x and y: give both or neither")),
+        };
+        let act = self.begin()?;
+        if let Some((x, y)) = to {
+            let (x, y) = act.point(x, y, "x", "y")?;
+            act.motion(x, y)?;
+        }
+        act.button(button_number(req.button), press)?;
+        act.x.sync()
+    }
+
+    /// Presses every key of `combo` and leaves them down; the keycodes to release later.
+    fn press_combo(&self, combo: &str) -> Result<Vec<u8>, ApiError> {
+        let keysyms = combo_keysyms(Some(combo), "key")?;
+        let mut act = self.begin()?;
+        let held = act.press_all(&keysyms)?;
+        act.x.sync()?;
+        Ok(held)
+    }
+
+    fn release_keys(&self, keycodes: &[u8]) -> Result<(), ApiError> {
+        let act = self.begin()?;
+        act.release_all(keycodes)?;
         act.x.sync()
     }
 
@@ -171,7 +211,8 @@ impl Input {
         if !(1..=MAX_SCROLL_AMOUNT).contains(&req.amount) {
             return Err(ApiError::bad_request(format!("amount: must be 1..={MAX_SCROLL_AMOUNT}, got {}", req.amount)));
         }
-        let act = self.begin()?;
+        let hold = combo_keysyms(req.hold_keys.as_deref(), "hold_keys")?;
+        let mut act = self.begin()?;
         let (x, y) = act.point(req.x, req.y, "x", "y")?;
         // X reports wheel clicks as presses of buttons 4-7.
         let button = match req.direction {
@@ -180,11 +221,13 @@ impl Input {
             ScrollDirection::Left => 6,
             ScrollDirection::Right => 7,
         };
+        let held = act.press_all(&hold)?;
         act.motion(x, y)?;
         for _ in 0..req.amount {
             act.button(button, true)?;
             act.button(button, false)?;
         }
+        act.release_all(&held)?;
         act.x.sync()
     }
 
@@ -208,7 +251,7 @@ impl Input {
     }
 
     pub fn key(&self, req: &KeyRequest) -> Result<(), ApiError> {
-        let keysyms = keysyms::parse_combo(&req.key).map_err(ApiError::bad_request)?;
+        let keysyms = combo_keysyms(Some(&req.key), "key")?;
         let Some((&main, modifiers)) = keysyms.split_last() else { return Err(ApiError::bad_request("key: must not be empty")) };
         let mut act = self.begin()?;
         let mut held = Vec::new();
@@ -252,6 +295,21 @@ impl Action<'_> {
 
     fn key(&self, keycode: u8, press: bool) -> Result<(), ApiError> {
         self.fake(if press { KEY_PRESS_EVENT } else { KEY_RELEASE_EVENT }, keycode, 0, 0)
+    }
+
+    /// Presses the keys in order and leaves them down; their keycodes, to release later.
+    fn press_all(&mut self, keysyms: &[u32]) -> Result<Vec<u8>, ApiError> {
+        let mut pressed = Vec::with_capacity(keysyms.len());
+        for &keysym in keysyms {
+            let keycode = self.resolve(keysym)?.0;
+            self.key(keycode, true)?;
+            pressed.push(keycode);
+        }
+        Ok(pressed)
+    }
+
+    fn release_all(&self, keycodes: &[u8]) -> Result<(), ApiError> {
+        keycodes.iter().rev().try_for_each(|&keycode| self.key(keycode, false))
     }
 
     /// Press `held` in order, then the key (with Shift if asked), then release all in reverse.
@@ -330,6 +388,11 @@ impl Action<'_> {
     }
 }
 
+/// The keysyms of an optional `+` combination, with errors naming `field`.
+fn combo_keysyms(combo: Option<&str>, field: &str) -> Result<Vec<u32>, ApiError> {
+    combo.map_or(Ok(Vec::new()), |combo| keysyms::parse_combo(combo).map_err(|e| ApiError::bad_request(format!("{field}: {e}"))))
+}
+
 fn button_number(button: MouseButton) -> u8 {
     match button {
         MouseButton::Left => 1,
@@ -368,4 +431,25 @@ pub async fn type_text(State(state): State<Arc<AppState>>, JsonBody(req): JsonBo
 
 pub async fn key(State(state): State<Arc<AppState>>, JsonBody(req): JsonBody<KeyRequest>) -> Result<Json<ActionResult>, ApiError> {
     blocking(move || state.input.key(&req)).await.map(|()| done())
+}
+
+pub async fn mouse_down(State(state): State<Arc<AppState>>, JsonBody(req): JsonBody<ButtonRequest>) -> Result<Json<ActionResult>, ApiError> {
+    blocking(move || state.input.button(&req, true)).await.map(|()| done())
+}
+
+pub async fn mouse_up(State(state): State<Arc<AppState>>, JsonBody(req): JsonBody<ButtonRequest>) -> Result<Json<ActionResult>, ApiError> {
+    blocking(move || state.input.button(&req, false)).await.map(|()| done())
+}
+
+/// Holds the keys down for the duration. Other input goes on meanwhile; the keys are released even
+/// if the caller goes away, since the hold runs as a task of its own.
+pub async fn hold_key(State(state): State<Arc<AppState>>, JsonBody(req): JsonBody<HoldKeyRequest>) -> Result<Json<ActionResult>, ApiError> {
+    let duration = checked_duration(req.duration)?;
+    let hold = tokio::spawn(async move {
+        let pressing = state.clone();
+        let held = blocking(move || pressing.input.press_combo(&req.key)).await?;
+        tokio::time::sleep(duration).await;
+        blocking(move || state.input.release_keys(&held)).await
+    });
+    hold.await.map_err(|_| ApiError::internal("the agent hit a bug handling this request"))?.map(|()| done())
 }

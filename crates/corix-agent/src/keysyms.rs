@@ -72,7 +72,7 @@ pub fn for_name(name: &str) -> Option<u32> {
 /// Split a combination (`ctrl+shift+t`, `ctrl++`) into keysyms, or name the part that is unknown.
 pub fn parse_combo(combo: &str) -> Result<Vec<u32>, String> {
     if combo.is_empty() {
-        return Err("key: must not be empty".into());
+        return Err("must not be empty".into());
     }
     // A trailing "+" after a separator is the plus key itself.
     let (mods, last) = match combo.strip_suffix("++") {

@@ -39,6 +39,9 @@ pub fn router(state: Arc<AppState>) -> Router {
         .route("/click", post(input::click))
         .route("/drag", post(input::drag))
         .route("/move", post(input::move_to))
+        .route("/mouse_down", post(input::mouse_down))
+        .route("/mouse_up", post(input::mouse_up))
+        .route("/hold_key", post(input::hold_key))
         .route("/cursor", get(input::cursor))
         .route("/scroll", post(input::scroll))
         .route("/type", post(input::type_text))
@@ -103,10 +106,15 @@ async fn health(State(state): State<Arc<AppState>>) -> Json<AgentHealth> {
     })
 }
 
-async fn wait(JsonBody(req): JsonBody<WaitRequest>) -> Result<Json<ActionResult>, ApiError> {
-    if !(req.duration >= 0.0 && req.duration <= MAX_WAIT_SECONDS) {
-        return Err(ApiError::bad_request(format!("duration: must be 0..={MAX_WAIT_SECONDS} seconds, got {}", req.duration)));
+/// A `duration` in seconds, checked to be 0 to 30.
+pub fn checked_duration(seconds: f64) -> Result<Duration, ApiError> {
+    if !(0.0..=MAX_WAIT_SECONDS).contains(&seconds) {
+        return Err(ApiError::bad_request(format!("duration: must be 0..={MAX_WAIT_SECONDS} seconds, got {seconds}")));
     }
-    tokio::time::sleep(Duration::from_secs_f64(req.duration)).await;
+    Ok(Duration::from_secs_f64(seconds))
+}
+
+async fn wait(JsonBody(req): JsonBody<WaitRequest>) -> Result<Json<ActionResult>, ApiError> {
+    tokio::time::sleep(checked_duration(req.duration)?).await;
     Ok(Json(ActionResult { success: true }))
 }

@@ -225,7 +225,7 @@ async fn keys_and_combinations_press_the_named_keys() {
     }
     let (status, body) = agent.call("/key", json!({ "key": "foo" })).await;
     assert_eq!(status, 400);
-    assert_eq!(body["error"], "unknown key name \"foo\"");
+    assert_eq!(body["error"], "key: unknown key name \"foo\"");
     let (status, body) = agent.call("/key", json!({ "key": "ctrl+nope" })).await;
     assert_eq!(status, 400);
     assert!(body["error"].as_str().unwrap().contains("\"nope\""));
@@ -266,6 +266,83 @@ async fn scroll_and_drag_send_wheel_clicks_and_a_held_motion() {
     let (status, body) = agent.call("/drag", json!({"start_x": 0, "start_y": 0, "end_x": 0, "end_y": 9999})).await;
     assert_eq!(status, 400);
     assert!(body["error"].as_str().unwrap().contains("end_y"));
+}
+
+fn is_press_or_release(event: &common::Event) -> bool {
+    ["KeyPress", "KeyRelease", "ButtonPress", "ButtonRelease"].contains(&event.kind.as_str())
+}
+
+#[tokio::test]
+async fn buttons_and_keys_stay_down_while_other_input_happens() {
+    const SHIFT: u32 = 0x1;
+    const CONTROL: u32 = 0x4;
+    const BUTTON1: u32 = 0x100;
+    let agent = Agent::start().await;
+    let xev = agent.xev().await;
+
+    // A triple click with shift held: shift goes down first, up last, and every click carries it.
+    xev.clear();
+    assert_eq!(agent.call("/click", json!({"x": 50, "y": 60, "clicks": 3, "hold_keys": "shift"})).await.0, 200);
+    let lines = xev.wait_for("a shift triple click", |l| events(l).iter().any(|e| e.kind == "KeyRelease"));
+    let evs: Vec<_> = events(&lines).into_iter().filter(is_press_or_release).collect();
+    let kinds: Vec<&str> = evs.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["KeyPress", "ButtonPress", "ButtonRelease", "ButtonPress", "ButtonRelease", "ButtonPress", "ButtonRelease", "KeyRelease"]);
+    assert_eq!((evs[0].keysym_name(), evs[7].keysym_name()), ("Shift_L".to_string(), "Shift_L".to_string()));
+    assert!(evs[1..7].iter().all(|e| e.state() & SHIFT != 0 && e.root() == (50, 60)));
+
+    // Scrolling with ctrl held (zoom in most programs).
+    xev.clear();
+    assert_eq!(agent.call("/scroll", json!({"x": 70, "y": 80, "direction": "up", "amount": 2, "hold_keys": "ctrl"})).await.0, 200);
+    let lines = xev.wait_for("a ctrl scroll", |l| events(l).iter().any(|e| e.kind == "KeyRelease"));
+    let wheel: Vec<_> = events(&lines).into_iter().filter(|e| e.kind == "ButtonPress").collect();
+    assert_eq!(wheel.iter().map(|e| (e.button(), e.state() & CONTROL)).collect::<Vec<_>>(), [(4, CONTROL), (4, CONTROL)]);
+
+    // Press, move along a path, release: a drag the model steers point by point.
+    xev.clear();
+    assert_eq!(agent.call("/mouse_down", json!({"x": 100, "y": 100})).await.0, 200);
+    for (x, y) in [(150, 120), (200, 180)] {
+        assert_eq!(agent.call("/move", json!({"x": x, "y": y})).await.0, 200);
+    }
+    assert_eq!(agent.call("/mouse_up", json!({})).await.0, 200);
+    let lines = xev.wait_for("a path drag", |l| events(l).iter().any(|e| e.kind == "ButtonRelease"));
+    let evs = events(&lines);
+    let press = evs.iter().find(|e| e.kind == "ButtonPress").expect("a press");
+    let release = evs.iter().find(|e| e.kind == "ButtonRelease").expect("a release");
+    assert_eq!((press.button(), press.root(), release.root()), (1, (100, 100), (200, 180)));
+    let held: Vec<_> = evs.iter().filter(|e| e.kind == "MotionNotify" && e.state() & BUTTON1 != 0).map(|e| e.root()).collect();
+    assert_eq!(held, [(150, 120), (200, 180)]);
+
+    // A held key stays down while a click happens, and comes up after the duration.
+    xev.clear();
+    let started = Instant::now();
+    let hold = agent.call("/hold_key", json!({"key": "shift", "duration": 0.6}));
+    let click = async {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        agent.call("/click", json!({"x": 300, "y": 300})).await
+    };
+    let ((hold_status, _), (click_status, _)) = tokio::join!(hold, click);
+    assert_eq!((hold_status, click_status), (200, 200));
+    assert!(started.elapsed() >= Duration::from_millis(600));
+    let lines = xev.wait_for("a held shift", |l| events(l).iter().any(|e| e.kind == "KeyRelease"));
+    let evs: Vec<_> = events(&lines).into_iter().filter(is_press_or_release).collect();
+    let kinds: Vec<&str> = evs.iter().map(|e| e.kind.as_str()).collect();
+    assert_eq!(kinds, ["KeyPress", "ButtonPress", "ButtonRelease", "KeyRelease"]);
+    assert_ne!(evs[1].state() & SHIFT, 0, "the click happened with shift held");
+
+    for (path, body, mentions) in [
+        ("/click", json!({"x": 1, "y": 1, "clicks": 4}), "clicks"),
+        ("/click", json!({"x": 1, "y": 1, "clicks": 3, "double_click": true}), "double_click"),
+        ("/click", json!({"x": 1, "y": 1, "hold_keys": "nope"}), "hold_keys: unknown key name \"nope\""),
+        ("/scroll", json!({"x": 1, "y": 1, "direction": "up", "hold_keys": ""}), "hold_keys"),
+        ("/mouse_down", json!({"x": 1}), "x and y"),
+        ("/mouse_up", json!({"x": 1, "y": 5000}), "y: 5000"),
+        ("/hold_key", json!({"key": "shift", "duration": 31}), "duration"),
+        ("/hold_key", json!({"key": "shift+nope", "duration": 1}), "key: unknown key name"),
+    ] {
+        let (status, answer) = agent.call(path, body.clone()).await;
+        assert_eq!(status, 400, "{path} {body}: {answer}");
+        assert!(answer["error"].as_str().unwrap().contains(mentions), "{path} {body}: {answer}");
+    }
 }
 
 #[tokio::test]

@@ -34,6 +34,12 @@ pub struct ClickRequest {
     pub button: MouseButton,
     #[serde(default)]
     pub double_click: bool,
+    /// Clicks in a row, 1 to 3 (3 selects a line); `double_click` is the same as 2.
+    #[serde(default)]
+    pub clicks: Option<u8>,
+    /// Keys held down during the click, e.g. `shift` or `ctrl+shift`.
+    #[serde(default)]
+    pub hold_keys: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -86,6 +92,34 @@ pub struct ScrollRequest {
     #[serde(default = "default_scroll_amount")]
     #[cfg_attr(feature = "openapi", schema(default = 3))]
     pub amount: u32,
+    /// Keys held down while the wheel turns, e.g. `ctrl` to zoom or `shift` to scroll sideways.
+    #[serde(default)]
+    pub hold_keys: Option<String>,
+}
+
+/// Presses or releases a mouse button, at (x, y) when given (both or neither), else where the
+/// pointer is. For drags along a path: press, move, ..., release.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ButtonRequest {
+    #[serde(default)]
+    pub button: MouseButton,
+    #[serde(default)]
+    pub x: Option<i32>,
+    #[serde(default)]
+    pub y: Option<i32>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct HoldKeyRequest {
+    /// A key or combination, as for `key`; every key in it is held.
+    pub key: String,
+    /// Seconds to hold, 0 to 30 (`MAX_WAIT_SECONDS`); `seconds` is accepted too.
+    #[serde(alias = "seconds")]
+    pub duration: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -249,6 +249,12 @@ impl Event {
         rest.split(|c: char| !c.is_ascii_digit()).next().unwrap().parse().unwrap()
     }
 
+    /// The modifier and button mask, `state 0x101`: Shift 0x1, Control 0x4, Button1 0x100.
+    pub fn state(&self) -> u32 {
+        let rest = self.body.split("state 0x").nth(1).expect("state");
+        u32::from_str_radix(rest.split(|c: char| !c.is_ascii_hexdigit()).next().unwrap(), 16).unwrap()
+    }
+
     /// The keysym name in `(keysym 0xff0d, Return)`.
     pub fn keysym_name(&self) -> String {
         let rest = self.body.split("(keysym ").nth(1).expect("keysym");
