@@ -247,7 +247,7 @@ async fn anthropic_loop_does_the_task_with_scaled_coordinates() {
             1 => vec![computer_use("toolu_1", json!({ "action": "key", "text": "ctrl+alt+t" }))],
             2 => vec![computer_use("toolu_2", json!({ "action": "type", "text": COMMAND }))],
             3 => vec![
-                // The actions the agent has no endpoint for (run with xdotool) must work too.
+                // Multi-clicks, held buttons and held keys, each one agent call.
                 computer_use("toolu_3c", json!({ "action": "triple_click", "coordinate": [200, 200] })),
                 computer_use("toolu_3d", json!({ "action": "left_mouse_down" })),
                 computer_use("toolu_3e", json!({ "action": "mouse_move", "coordinate": [300, 250] })),

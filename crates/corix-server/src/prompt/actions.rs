@@ -46,6 +46,8 @@ impl Action {
 const MAX_WAIT: f64 = 30.0;
 /// Time given to the desktop to redraw after an action, before the next screenshot.
 const SETTLE: Duration = Duration::from_millis(400);
+/// Pause between the points of a drag along a path, so toolkits see the motion.
+const PATH_STEP_PAUSE: Duration = Duration::from_millis(20);
 const BASH_TIMEOUT_SECONDS: f64 = 120.0;
 /// Characters of bash output handed to the model (and kept in the step).
 const MAX_OUTPUT_CHARS: usize = 16_000;
@@ -107,19 +109,17 @@ impl Desk {
         tokio::time::sleep(SETTLE).await;
     }
 
+    /// The screen point for `at`, or where the pointer is when the model gave none.
+    async fn point_or_cursor(&self, at: Option<Point>) -> Result<(i32, i32), String> {
+        match at {
+            Some(point) => self.screen(point),
+            None => self.cursor().await.map(|c| (c.x, c.y)),
+        }
+    }
+
     async fn cursor(&self) -> Result<CursorPosition, String> {
         let value = self.call(Method::GET, "/cursor", None).await?;
         serde_json::from_value(value).map_err(|_| "the cursor position could not be read".to_string())
-    }
-
-    /// Runs a shell command for the few inputs the agent has no endpoint for (button down/up, held
-    /// keys, triple clicks); `xdotool` ships in the desktop image.
-    async fn xdotool(&self, args: &str) -> Result<(), String> {
-        let result = self.exec(&format!("xdotool {args}"), 40.0).await?;
-        if result.exit_code != 0 {
-            return Err(format!("xdotool failed: {}", result.stderr.trim()));
-        }
-        Ok(())
     }
 
     async fn exec(&self, command: &str, timeout: f64) -> Result<ExecResult, String> {
@@ -137,27 +137,9 @@ impl Desk {
                 Ok(format!("X={x},Y={y}"))
             }
             Action::Click { at, button, count, hold } => {
-                let (x, y) = match at {
-                    Some(point) => self.screen(*point)?,
-                    None => {
-                        let c = self.cursor().await?;
-                        (c.x, c.y)
-                    }
-                };
-                if hold.is_some() || *count > 2 {
-                    let mut args = format!("mousemove {x} {y} ");
-                    if let Some(keys) = hold {
-                        args += &format!("keydown {keys} ");
-                    }
-                    args += &format!("click --repeat {count} --delay 80 {}", button_number(*button));
-                    if let Some(keys) = hold {
-                        args += &format!(" keyup {keys}");
-                    }
-                    self.xdotool(&args).await?;
-                } else {
-                    let body = json!({ "x": x, "y": y, "button": button, "double_click": *count == 2 });
-                    self.call(Method::POST, "/click", Some(body)).await?;
-                }
+                let (x, y) = self.point_or_cursor(*at).await?;
+                let body = json!({ "x": x, "y": y, "button": button, "clicks": count, "hold_keys": hold });
+                self.call(Method::POST, "/click", Some(body)).await?;
                 Ok("done".into())
             }
             Action::MouseMove { to } => {
@@ -173,47 +155,35 @@ impl Desk {
                         let body = json!({ "start_x": sx, "start_y": sy, "end_x": ex, "end_y": ey });
                         self.call(Method::POST, "/drag", Some(body)).await?;
                     }
-                    _ => {
-                        let (sx, sy) = points[0];
-                        let mut args = format!("mousemove {sx} {sy} mousedown 1");
-                        for (x, y) in &points[1..] {
-                            args += &format!(" sleep 0.05 mousemove {x} {y}");
+                    [(sx, sy), ref rest @ ..] => {
+                        self.call(Method::POST, "/mouse_down", Some(json!({ "x": sx, "y": sy }))).await?;
+                        let mut moved = Ok(Value::Null);
+                        for (x, y) in rest {
+                            tokio::time::sleep(PATH_STEP_PAUSE).await;
+                            moved = self.call(Method::POST, "/move", Some(json!({ "x": x, "y": y }))).await;
+                            if moved.is_err() {
+                                break;
+                            }
                         }
-                        args += " mouseup 1";
-                        self.xdotool(&args).await?;
+                        // Released even when a move failed, so the button is not left down.
+                        self.call(Method::POST, "/mouse_up", Some(json!({}))).await?;
+                        moved?;
                     }
                 }
                 Ok("done".into())
             }
             Action::MouseDown { button } => {
-                self.xdotool(&format!("mousedown {}", button_number(*button))).await?;
+                self.call(Method::POST, "/mouse_down", Some(json!({ "button": button }))).await?;
                 Ok("done".into())
             }
             Action::MouseUp { button } => {
-                self.xdotool(&format!("mouseup {}", button_number(*button))).await?;
+                self.call(Method::POST, "/mouse_up", Some(json!({ "button": button }))).await?;
                 Ok("done".into())
             }
             Action::Scroll { at, direction, amount, hold } => {
-                let (x, y) = match at {
-                    Some(point) => self.screen(*point)?,
-                    None => {
-                        let c = self.cursor().await?;
-                        (c.x, c.y)
-                    }
-                };
-                let amount = (*amount).clamp(1, 50);
-                if let Some(keys) = hold {
-                    let wheel = match direction {
-                        ScrollDirection::Up => 4,
-                        ScrollDirection::Down => 5,
-                        ScrollDirection::Left => 6,
-                        ScrollDirection::Right => 7,
-                    };
-                    self.xdotool(&format!("mousemove {x} {y} keydown {keys} click --repeat {amount} {wheel} keyup {keys}")).await?;
-                } else {
-                    let body = json!({ "x": x, "y": y, "direction": direction, "amount": amount });
-                    self.call(Method::POST, "/scroll", Some(body)).await?;
-                }
+                let (x, y) = self.point_or_cursor(*at).await?;
+                let body = json!({ "x": x, "y": y, "direction": direction, "amount": (*amount).clamp(1, 50), "hold_keys": hold });
+                self.call(Method::POST, "/scroll", Some(body)).await?;
                 Ok("done".into())
             }
             Action::Type { text } => {
@@ -230,9 +200,8 @@ impl Desk {
                 Ok("done".into())
             }
             Action::HoldKey { combo, seconds } => {
-                let seconds = check_seconds(*seconds)?;
-                let keys = xdotool_keys(combo)?;
-                self.xdotool(&format!("keydown {keys} sleep {seconds} keyup {keys}")).await?;
+                let body = json!({ "key": combo, "duration": check_seconds(*seconds)? });
+                self.call(Method::POST, "/hold_key", Some(body)).await?;
                 Ok("done".into())
             }
             Action::Wait { seconds } => {
@@ -265,22 +234,6 @@ fn check_seconds(seconds: f64) -> Result<f64, String> {
         return Err(format!("duration must be 0 to {MAX_WAIT} seconds"));
     }
     Ok(seconds)
-}
-
-/// A combination checked to hold only key-name characters, for an `xdotool` command line.
-pub fn xdotool_keys(combo: &str) -> Result<String, String> {
-    if combo.is_empty() || !combo.chars().all(|c| c.is_ascii_alphanumeric() || "+_".contains(c)) {
-        return Err(format!("unsupported key {combo:?}"));
-    }
-    Ok(combo.to_string())
-}
-
-fn button_number(button: MouseButton) -> u8 {
-    match button {
-        MouseButton::Left => 1,
-        MouseButton::Middle => 2,
-        MouseButton::Right => 3,
-    }
 }
 
 fn truncate(mut text: String) -> String {

@@ -16,7 +16,7 @@
 //! servers, the screenshot after the calls follows as a `user` message with an `image_url`. An
 //! answer without `tool_calls` ends the loop.
 
-use super::actions::{xdotool_keys, Action, Point};
+use super::actions::{Action, Point};
 use super::keys::xdotool_combos;
 use super::{CallResult, Endpoint, ToolCall, Turn};
 use corix_proto::actions::{MouseButton, ScrollDirection};
@@ -261,8 +261,7 @@ pub fn computer_action(args: &Value) -> Result<Action, String> {
         "type" => Ok(Action::Type { text: text(args, action)?.to_string() }),
         "key" => Ok(Action::Key { combos: xdotool_combos(text(args, action)?) }),
         "hold_key" => {
-            let combo = xdotool_combos(text(args, action)?).join("+");
-            Ok(Action::HoldKey { combo: xdotool_keys(&combo)?, seconds: seconds(args, action)? })
+            Ok(Action::HoldKey { combo: xdotool_combos(text(args, action)?).join("+"), seconds: seconds(args, action)? })
         }
         "wait" => Ok(Action::Wait { seconds: seconds(args, action).unwrap_or(1.0) }),
         other => Err(format!("unknown action {other:?}; the actions are {}", ACTIONS.join(", "))),
