@@ -47,6 +47,24 @@ def test_input_actions(computer: corix.Computer) -> None:
     assert time.monotonic() - started >= 0.45
 
 
+def test_held_buttons_and_keys(computer: corix.Computer) -> None:
+    assert computer.mouse_down(100, 120).success
+    assert (computer.cursor().x, computer.cursor().y) == (100, 120)
+    assert computer.move_mouse(200, 220).success
+    assert computer.mouse_up().success
+    assert (computer.cursor().x, computer.cursor().y) == (200, 220)
+    assert computer.click(300, 320, clicks=3, hold_keys="shift").success
+    assert (computer.cursor().x, computer.cursor().y) == (300, 320)
+    assert computer.scroll(640, 360, direction="up", amount=1, hold_keys="ctrl").success
+    started = time.monotonic()
+    assert computer.hold_key("shift", 0.5).success
+    assert time.monotonic() - started >= 0.45
+    with pytest.raises(corix.BadRequestError, match="hold_keys"):
+        computer.click(1, 1, hold_keys="nosuchkey")
+    with pytest.raises(corix.BadRequestError, match="x and y"):
+        computer.mouse_down(x=5)
+
+
 def test_bash_and_python(computer: corix.Computer) -> None:
     assert computer.bash("echo hello") == "hello\n"
     full = computer.bash("echo out; echo err >&2; exit 3", full=True)

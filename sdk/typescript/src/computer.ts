@@ -49,6 +49,17 @@ export interface ClickOptions {
   button?: MouseButton;
   /** Double-click. */
   double?: boolean;
+  /** Clicks in a row, 1 to 3 (3 selects a line). */
+  clicks?: number;
+  /** Keys held down during the click: `"shift"`, `"ctrl+shift"`. */
+  holdKeys?: string;
+}
+
+export interface ButtonOptions {
+  button?: MouseButton;
+  /** Where to press or release (both or neither); default where the pointer is. */
+  x?: number;
+  y?: number;
 }
 
 export interface ScrollOptions {
@@ -56,6 +67,8 @@ export interface ScrollOptions {
   direction?: ScrollDirection;
   /** Wheel clicks, default 3. */
   amount?: number;
+  /** Keys held down meanwhile: `"ctrl"` to zoom. */
+  holdKeys?: string;
 }
 
 export interface ExecOptions {
@@ -270,9 +283,9 @@ export class Computer implements ComputerData {
   /** Clicks at (x, y): `click(500, 300)`, `click(500, 300, "right")`, `click(500, 300, { double: true })`. */
   click(x: number, y: number, options: ClickOptions | MouseButton = {}): Promise<ActionResult> {
     const o: ClickOptions = typeof options === "string" ? { button: options } : options;
-    const body: Record<string, unknown> = { x, y, button: o.button ?? "left" };
+    const body: Record<string, unknown> = { x, y, button: o.button ?? "left", clicks: o.clicks, hold_keys: o.holdKeys };
     if (o.double) body.double_click = true;
-    return this.action("/click", body);
+    return this.action("/click", compact(body));
   }
 
   /** Double-clicks at (x, y). */
@@ -289,6 +302,21 @@ export class Computer implements ComputerData {
   async cursor(): Promise<CursorPosition> {
     const data = await this.#client.requestJson({ method: "GET", path: this.path("/cursor") });
     return { x: data.x, y: data.y };
+  }
+
+  /** Presses a button (default left) and keeps it down; with `moveMouse` and `mouseUp`, a drag along any path. */
+  mouseDown(options: ButtonOptions = {}): Promise<ActionResult> {
+    return this.action("/mouse-down", compact({ button: options.button ?? "left", x: options.x, y: options.y }));
+  }
+
+  /** Releases a button (default left). */
+  mouseUp(options: ButtonOptions = {}): Promise<ActionResult> {
+    return this.action("/mouse-up", compact({ button: options.button ?? "left", x: options.x, y: options.y }));
+  }
+
+  /** Holds every key of `key` (`"shift"`, `"ctrl+alt"`) down for `seconds` (at most 30). */
+  holdKey(key: string, seconds: number): Promise<ActionResult> {
+    return this.action("/hold-key", { key, duration: seconds }, Math.max(this.#client.timeout, (seconds + 30) * 1000));
   }
 
   /** Drags from (startX, startY) to (endX, endY) holding `button`. */
@@ -309,7 +337,7 @@ export class Computer implements ComputerData {
   /** Scrolls `amount` wheel clicks (default 3) in `direction` (default down) at (x, y). */
   scroll(x: number, y: number, options: ScrollOptions | ScrollDirection = {}): Promise<ActionResult> {
     const o: ScrollOptions = typeof options === "string" ? { direction: options } : options;
-    return this.action("/scroll", { x, y, direction: o.direction ?? "down", amount: o.amount ?? 3 });
+    return this.action("/scroll", compact({ x, y, direction: o.direction ?? "down", amount: o.amount ?? 3, hold_keys: o.holdKeys }));
   }
 
   /** Waits `seconds` (at most 30) on the server. */

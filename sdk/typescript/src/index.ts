@@ -16,6 +16,7 @@ export { Corix, Computers, Workspaces, type CreateComputerOptions } from "./clie
 export {
   Computer,
   DEFAULT_PROMPT_TIMEOUT,
+  type ButtonOptions,
   type ClickOptions,
   type CloneOptions,
   type ExecOptions,

@@ -77,6 +77,22 @@ describe("against a real server", { skip: HAS_BINARY ? false : `${BINARY} is mis
     assert.ok(Date.now() - started >= 450);
   });
 
+  test("held buttons and keys", async () => {
+    assert.ok((await computer.mouseDown({ x: 100, y: 120 })).success);
+    assert.deepEqual(await computer.cursor(), { x: 100, y: 120 });
+    assert.ok((await computer.moveMouse(200, 220)).success);
+    assert.ok((await computer.mouseUp()).success);
+    assert.deepEqual(await computer.cursor(), { x: 200, y: 220 });
+    assert.ok((await computer.click(300, 320, { clicks: 3, holdKeys: "shift" })).success);
+    assert.deepEqual(await computer.cursor(), { x: 300, y: 320 });
+    assert.ok((await computer.scroll(640, 360, { direction: "up", amount: 1, holdKeys: "ctrl" })).success);
+    const started = Date.now();
+    assert.ok((await computer.holdKey("shift", 0.5)).success);
+    assert.ok(Date.now() - started >= 450);
+    await assert.rejects(computer.click(1, 1, { holdKeys: "nosuchkey" }), (e) => e instanceof corix.BadRequestError && /hold_keys/.test(e.message));
+    await assert.rejects(computer.mouseDown({ x: 5 }), (e) => e instanceof corix.BadRequestError && /x and y/.test(e.message));
+  });
+
   test("bash and python", async () => {
     assert.equal(await computer.bash("echo hello"), "hello\n");
     const full = await computer.bash("echo out; echo err >&2; exit 3", { full: true });

@@ -142,9 +142,13 @@ class Computer(_ComputerBase):
         """The desktop as ``{"image": "data:image/png;base64,...", "metadata": {...}}``."""
         return self._run(_ops.screenshot_base64(self.id, width=width, scale=scale, cursor=cursor))
 
-    def click(self, x: int, y: int, button: Button = "left", double: bool = False) -> ActionResult:
-        """Clicks ``button`` at (x, y); ``double=True`` double-clicks."""
-        return self._run(_ops.click(self.id, x, y, button, double))
+    def click(
+        self, x: int, y: int, button: Button = "left", double: bool = False, *,
+        clicks: Optional[int] = None, hold_keys: Optional[str] = None,
+    ) -> ActionResult:
+        """Clicks ``button`` at (x, y); ``double=True`` double-clicks, ``clicks=3`` triple-clicks.
+        ``hold_keys`` (``"shift"``, ``"ctrl+shift"``) are held down during the click."""
+        return self._run(_ops.click(self.id, x, y, button, double, clicks, hold_keys))
 
     def double_click(self, x: int, y: int, button: Button = "left") -> ActionResult:
         """Double-clicks at (x, y)."""
@@ -158,6 +162,18 @@ class Computer(_ComputerBase):
         """The pointer position."""
         return self._run(_ops.cursor(self.id))
 
+    def mouse_down(self, x: Optional[int] = None, y: Optional[int] = None, button: Button = "left") -> ActionResult:
+        """Presses ``button`` and keeps it down, at (x, y) if given, else where the pointer is."""
+        return self._run(_ops.mouse_button(self.id, True, x, y, button))
+
+    def mouse_up(self, x: Optional[int] = None, y: Optional[int] = None, button: Button = "left") -> ActionResult:
+        """Releases ``button``, at (x, y) if given, else where the pointer is."""
+        return self._run(_ops.mouse_button(self.id, False, x, y, button))
+
+    def hold_key(self, key: str, seconds: float) -> ActionResult:
+        """Holds every key of ``key`` (``"shift"``, ``"ctrl+alt"``) down for ``seconds`` (at most 30)."""
+        return self._run(_ops.hold_key(self.id, key, seconds, _seconds(self._client.timeout)))
+
     def drag(self, start_x: int, start_y: int, end_x: int, end_y: int, button: Button = "left") -> ActionResult:
         """Drags from (start_x, start_y) to (end_x, end_y) holding ``button``."""
         return self._run(_ops.drag(self.id, start_x, start_y, end_x, end_y, button))
@@ -170,9 +186,11 @@ class Computer(_ComputerBase):
         """Presses a key (``Return``, ``F5``) or a combination (``ctrl+c``, ``alt+F4``)."""
         return self._run(_ops.key(self.id, key))
 
-    def scroll(self, x: int, y: int, direction: Direction = "down", amount: int = 3) -> ActionResult:
-        """Scrolls ``amount`` wheel clicks in ``direction`` at (x, y)."""
-        return self._run(_ops.scroll(self.id, x, y, direction, amount))
+    def scroll(
+        self, x: int, y: int, direction: Direction = "down", amount: int = 3, *, hold_keys: Optional[str] = None
+    ) -> ActionResult:
+        """Scrolls ``amount`` wheel clicks in ``direction`` at (x, y), with ``hold_keys`` held down."""
+        return self._run(_ops.scroll(self.id, x, y, direction, amount, hold_keys))
 
     def wait(self, seconds: float) -> ActionResult:
         """Waits ``seconds`` (at most 30) on the server."""
@@ -383,9 +401,12 @@ class AsyncComputer(_ComputerBase):
         """The desktop as base64 JSON with metadata."""
         return await self._run(_ops.screenshot_base64(self.id, width=width, scale=scale, cursor=cursor))
 
-    async def click(self, x: int, y: int, button: Button = "left", double: bool = False) -> ActionResult:
-        """Clicks ``button`` at (x, y); ``double=True`` double-clicks."""
-        return await self._run(_ops.click(self.id, x, y, button, double))
+    async def click(
+        self, x: int, y: int, button: Button = "left", double: bool = False, *,
+        clicks: Optional[int] = None, hold_keys: Optional[str] = None,
+    ) -> ActionResult:
+        """Clicks ``button`` at (x, y); ``double=True`` double-clicks, ``clicks=3`` triple-clicks."""
+        return await self._run(_ops.click(self.id, x, y, button, double, clicks, hold_keys))
 
     async def double_click(self, x: int, y: int, button: Button = "left") -> ActionResult:
         """Double-clicks at (x, y)."""
@@ -399,6 +420,18 @@ class AsyncComputer(_ComputerBase):
         """The pointer position."""
         return await self._run(_ops.cursor(self.id))
 
+    async def mouse_down(self, x: Optional[int] = None, y: Optional[int] = None, button: Button = "left") -> ActionResult:
+        """Presses ``button`` and keeps it down."""
+        return await self._run(_ops.mouse_button(self.id, True, x, y, button))
+
+    async def mouse_up(self, x: Optional[int] = None, y: Optional[int] = None, button: Button = "left") -> ActionResult:
+        """Releases ``button``."""
+        return await self._run(_ops.mouse_button(self.id, False, x, y, button))
+
+    async def hold_key(self, key: str, seconds: float) -> ActionResult:
+        """Holds every key of ``key`` down for ``seconds`` (at most 30)."""
+        return await self._run(_ops.hold_key(self.id, key, seconds, _seconds(self._client.timeout)))
+
     async def drag(self, start_x: int, start_y: int, end_x: int, end_y: int, button: Button = "left") -> ActionResult:
         """Drags from (start_x, start_y) to (end_x, end_y)."""
         return await self._run(_ops.drag(self.id, start_x, start_y, end_x, end_y, button))
@@ -411,9 +444,11 @@ class AsyncComputer(_ComputerBase):
         """Presses a key or a combination."""
         return await self._run(_ops.key(self.id, key))
 
-    async def scroll(self, x: int, y: int, direction: Direction = "down", amount: int = 3) -> ActionResult:
-        """Scrolls at (x, y)."""
-        return await self._run(_ops.scroll(self.id, x, y, direction, amount))
+    async def scroll(
+        self, x: int, y: int, direction: Direction = "down", amount: int = 3, *, hold_keys: Optional[str] = None
+    ) -> ActionResult:
+        """Scrolls at (x, y), with ``hold_keys`` held down."""
+        return await self._run(_ops.scroll(self.id, x, y, direction, amount, hold_keys))
 
     async def wait(self, seconds: float) -> ActionResult:
         """Waits ``seconds`` (at most 30) on the server."""

@@ -169,11 +169,31 @@ def screenshot_base64(computer_id: str, *, width: Optional[int], scale: Optional
     return Op("GET", _c(computer_id, "/screenshot"), params=params, parse=lambda r: ScreenshotJson.model_validate(r.json()))
 
 
-def click(computer_id: str, x: int, y: int, button: str, double: bool) -> Op[ActionResult]:
+def click(
+    computer_id: str, x: int, y: int, button: str, double: bool, clicks: Optional[int], hold_keys: Optional[str]
+) -> Op[ActionResult]:
     body: Dict[str, Any] = {"x": x, "y": y, "button": button}
     if double:
         body["double_click"] = True
+    if clicks is not None:
+        body["clicks"] = clicks
+    if hold_keys is not None:
+        body["hold_keys"] = hold_keys
     return Op("POST", _c(computer_id, "/click"), json=body, parse=_action)
+
+
+def mouse_button(computer_id: str, press: bool, x: Optional[int], y: Optional[int], button: str) -> Op[ActionResult]:
+    body: Dict[str, Any] = {"button": button}
+    if x is not None or y is not None:
+        body.update(x=x, y=y)
+    return Op("POST", _c(computer_id, "/mouse-down" if press else "/mouse-up"), json=body, parse=_action)
+
+
+def hold_key(computer_id: str, key: str, seconds: float, client_timeout: float) -> Op[ActionResult]:
+    return Op(
+        "POST", _c(computer_id, "/hold-key"), json={"key": key, "duration": seconds}, parse=_action,
+        timeout=max(client_timeout, seconds + 30.0),
+    )
 
 
 def mouse_move(computer_id: str, x: int, y: int) -> Op[ActionResult]:
@@ -197,8 +217,10 @@ def key(computer_id: str, key: str) -> Op[ActionResult]:
     return Op("POST", _c(computer_id, "/key"), json={"key": key}, parse=_action)
 
 
-def scroll(computer_id: str, x: int, y: int, direction: str, amount: int) -> Op[ActionResult]:
-    body = {"x": x, "y": y, "direction": direction, "amount": amount}
+def scroll(computer_id: str, x: int, y: int, direction: str, amount: int, hold_keys: Optional[str]) -> Op[ActionResult]:
+    body: Dict[str, Any] = {"x": x, "y": y, "direction": direction, "amount": amount}
+    if hold_keys is not None:
+        body["hold_keys"] = hold_keys
     return Op("POST", _c(computer_id, "/scroll"), json=body, parse=_action)
 
 
