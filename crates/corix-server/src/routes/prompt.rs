@@ -168,7 +168,10 @@ pub(crate) async fn start(
             let rx = result.take()?;
             let event = match rx.await {
                 Ok(result) => SseEvent::default().event("result").json_data(&result).expect("a result serializes"),
-                Err(_) => SseEvent::default().event("error").data("the loop ended without a result"),
+                Err(_) => {
+                    let body = ApiError::internal("the loop ended without a result").body();
+                    SseEvent::default().event("error").json_data(&body).expect("an error body serializes")
+                }
             };
             // The loop is over: nothing left to cancel.
             let mut guard = guard;
