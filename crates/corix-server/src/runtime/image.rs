@@ -54,6 +54,10 @@ const LAYER_FILES: &[(&str, &[u8])] = &[
         include_bytes!("../../../../image/files/etc/xdg/xfce4/xfconf/xfce-perchannel-xml/xfce4-desktop.xml"),
     ),
     (
+        "files/etc/xdg/xfce4/xfconf/xfce-perchannel-xml/xfce4-keyboard-shortcuts.xml",
+        include_bytes!("../../../../image/files/etc/xdg/xfce4/xfconf/xfce-perchannel-xml/xfce4-keyboard-shortcuts.xml"),
+    ),
+    (
         "files/etc/xdg/xfce4/xfconf/xfce-perchannel-xml/xfce4-panel.xml",
         include_bytes!("../../../../image/files/etc/xdg/xfce4/xfconf/xfce-perchannel-xml/xfce4-panel.xml"),
     ),
