@@ -23,7 +23,8 @@ const LISTEN_ENV: &str = "CORIX_AGENT_LISTEN";
 const DISPLAY_ENV: &str = "CORIX_DISPLAY";
 const SESSION_CMD_ENV: &str = "CORIX_SESSION_CMD";
 const DEFAULT_RESOLUTION: &str = "1280x720x24";
-const DEFAULT_SESSION_CMD: &str = "exec dbus-launch --exit-with-session xfce4-session";
+/// D-Bus wants a machine id, and each computer gets its own on its first start.
+const DEFAULT_SESSION_CMD: &str = "dbus-uuidgen --ensure=/etc/machine-id; exec dbus-launch --exit-with-session xfce4-session";
 const HOME: &str = "/root";
 
 struct Config {

@@ -309,6 +309,11 @@ async fn computers_cannot_reach_each_others_agents() {
         .bash(&second, &format!("curl -s -m 3 -o /dev/null -w '%{{http_code}}' http://{}:7777/health || echo unreachable", first_ip.trim()))
         .await;
     assert!(out.ends_with("unreachable\n"), "the second computer reached the first's agent: {out}");
+    // Each has a machine id of its own.
+    let (first_machine, _) = server.bash(&first, "cat /etc/machine-id").await;
+    let (second_machine, _) = server.bash(&second, "cat /etc/machine-id").await;
+    assert!(first_machine.trim().len() == 32 && first_machine.trim().chars().all(|c| c.is_ascii_hexdigit()), "{first_machine:?}");
+    assert_ne!(first_machine, second_machine);
 
     // The agent itself refuses requests without the computer's secret.
     let (_, computer) = server.get(&format!("/computers/{first}")).await;
