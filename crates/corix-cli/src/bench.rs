@@ -158,33 +158,41 @@ async fn plain_docker_run(image: &str) -> anyhow::Result<Duration> {
     result
 }
 
-/// Creates that claim a warm computer (waiting for the pool to refill before each), when the
-/// server keeps a pool; `None` when it keeps none.
+/// Creates that claim a warm computer (waiting for the pool to refill before each, and after the
+/// last, so that later figures are not taken while the pool boots a computer), when the server
+/// keeps a pool; `None` when it keeps none.
 async fn warm_creates(api: &Api, runs: usize) -> anyhow::Result<Option<Stats>> {
-    let pool_gauge = |name: &'static str| async move {
-        let page = api.http.get(format!("{}/metrics", api.base.trim_end_matches("/api"))).send().await?.text().await?;
-        let value = page.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok());
-        anyhow::Ok(value.unwrap_or(0.0))
-    };
-    if pool_gauge("corix_warm_pool_target ").await? < 1.0 {
+    if pool_gauge(api, "corix_warm_pool_target ").await? < 1.0 {
         return Ok(None);
     }
     eprintln!("creating {runs} computers from the warm pool ...");
     let mut samples = Vec::new();
     for _ in 0..runs {
-        let deadline = Instant::now() + Duration::from_secs(120);
-        while pool_gauge("corix_warm_pool_ready ").await? < 1.0 {
-            if Instant::now() > deadline {
-                bail!("the warm pool did not refill within 120 s");
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
+        pool_refilled(api).await?;
         let started = Instant::now();
         let computer = api.post("/computers", json!({ "name": "bench-warm" })).await?;
         samples.push(started.elapsed());
         api.send(reqwest::Method::DELETE, &format!("/computers/{}", computer["id"].as_str().unwrap_or_default()), None).await?;
     }
+    pool_refilled(api).await?;
     Ok(Some(Stats::of(samples)))
+}
+
+/// A gauge of the server's `/metrics` page.
+async fn pool_gauge(api: &Api, name: &str) -> anyhow::Result<f64> {
+    let page = api.http.get(format!("{}/metrics", api.base.trim_end_matches("/api"))).send().await?.text().await?;
+    Ok(page.lines().find_map(|l| l.strip_prefix(name)?.trim().parse::<f64>().ok()).unwrap_or(0.0))
+}
+
+async fn pool_refilled(api: &Api) -> anyhow::Result<()> {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while pool_gauge(api, "corix_warm_pool_ready ").await? < 1.0 {
+        if Instant::now() > deadline {
+            bail!("the warm pool did not refill within 120 s");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    Ok(())
 }
 
 /// Memory the container uses without page cache, from its cgroup (v1 or v2), in MiB.
