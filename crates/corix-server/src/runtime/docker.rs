@@ -8,7 +8,7 @@ use bollard::models::{
     RestartPolicyNameEnum,
 };
 use bollard::query_parameters::{
-    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, RemoveContainerOptionsBuilder,
+    CreateContainerOptionsBuilder, ListContainersOptionsBuilder, ListNetworksOptionsBuilder, RemoveContainerOptionsBuilder,
     RestartContainerOptionsBuilder, StopContainerOptionsBuilder,
 };
 use bollard::Docker;
@@ -40,6 +40,15 @@ impl DockerRuntime {
         Docker::connect_with_defaults()?.negotiate_version().await
     }
 
+    /// Listed rather than inspected: inspecting a name that several networks share fails.
+    async fn network_exists(&self) -> RuntimeResult<bool> {
+        let filters = HashMap::from([("name".to_string(), vec![self.network.clone()])]);
+        let options = ListNetworksOptionsBuilder::default().filters(&filters).build();
+        let networks = self.docker.list_networks(Some(options)).await.map_err(engine_error)?;
+        // The engine's name filter matches parts of names too.
+        Ok(networks.iter().any(|n| n.name.as_deref() == Some(self.network.as_str())))
+    }
+
     fn agent_port_key() -> String {
         format!("{AGENT_PORT}/tcp")
     }
@@ -68,10 +77,16 @@ fn cpu_quota(cpu: u32) -> i64 {
 #[async_trait]
 impl Runtime for DockerRuntime {
     async fn prepare(&self) -> RuntimeResult<()> {
-        match self.docker.inspect_network(&self.network, None).await {
-            Ok(_) => return Ok(()),
-            Err(DockerError::DockerResponseServerError { status_code: 404, .. }) => {}
-            Err(err) => return Err(engine_error(err)),
+        if self.network_exists().await? {
+            return Ok(());
+        }
+        // Control planes starting together must not each create the network: this engine would
+        // make several of one name, and containers could then name none of them.
+        let _lock = super::host_lock::HostLock::acquire("network", |_| {})
+            .await
+            .map_err(|e| RuntimeError::Engine(format!("{e:#}")))?;
+        if self.network_exists().await? {
+            return Ok(());
         }
         // Inter-container traffic off: computers on this bridge cannot reach each other.
         let options = HashMap::from([("com.docker.network.bridge.enable_icc".to_string(), "false".to_string())]);
@@ -84,7 +99,7 @@ impl Runtime for DockerRuntime {
         };
         match self.docker.create_network(request).await {
             Ok(_) => Ok(()),
-            // Another instance made it meanwhile.
+            // Made meanwhile by a control plane with another temp directory.
             Err(DockerError::DockerResponseServerError { status_code: 409, .. }) => Ok(()),
             Err(err) => Err(engine_error(err)),
         }

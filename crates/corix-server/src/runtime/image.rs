@@ -316,7 +316,10 @@ pub async fn ensure_image(
     }
     // One build at a time on this host (two `corix serve` starting together must not both run
     // mmdebstrap); whoever waited looks again before building.
-    let _lock = BuildLock::acquire(progress).await?;
+    let _lock = super::host_lock::HostLock::acquire("image-build", |path| {
+        progress(&format!("waiting for another image build to finish (lock {path})"))
+    })
+    .await?;
     if !force && !build.force_base && image_is_current(docker, build).await? {
         progress(&format!("image {} was built meanwhile", build.tag));
         return Ok(());
@@ -334,36 +337,6 @@ pub async fn ensure_image(
     build_layer(docker, build, &recipe, &agent, force, progress).await?;
     progress(&format!("image {} ready in {:.1} s", build.tag, started.elapsed().as_secs_f64()));
     Ok(())
-}
-
-/// An exclusive lock on a file in the temp directory, held while building; released on drop
-/// (and by the kernel if the process dies).
-struct BuildLock(#[allow(dead_code)] std::fs::File);
-
-impl BuildLock {
-    async fn acquire(progress: &(dyn Fn(&str) + Send + Sync)) -> anyhow::Result<BuildLock> {
-        let path = std::env::temp_dir().join("corix-image-build.lock");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("opening the build lock {}", path.display()))?;
-        match file.try_lock() {
-            Ok(()) => return Ok(BuildLock(file)),
-            Err(std::fs::TryLockError::WouldBlock) => {
-                progress(&format!("waiting for another image build to finish (lock {})", path.display()));
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(anyhow!(e).context(format!("locking {}", path.display())));
-            }
-        }
-        let file = tokio::task::spawn_blocking(move || file.lock().map(|()| file))
-            .await
-            .context("waiting for the build lock")?
-            .with_context(|| format!("locking {}", path.display()))?;
-        Ok(BuildLock(file))
-    }
 }
 
 /// A directory removed (with its contents) when dropped.

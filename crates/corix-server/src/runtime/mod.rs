@@ -2,6 +2,7 @@
 //! types; Docker's (or Podman's, through the same API) live in `docker.rs`.
 
 mod docker;
+mod host_lock;
 pub mod image;
 
 pub use docker::DockerRuntime;
