@@ -331,6 +331,60 @@ test("the dashboard: sign in, create, live view, input, terminal, stop, delete",
   await context.close();
 });
 
+test("the dashboard clones, resizes, moves and sets auto-stop through its dialogs", { timeout: 600_000 }, async () => {
+  const second = await api("POST", "/workspaces", { name: "Second" });
+  assert.equal(second.status, 201, JSON.stringify(second.body));
+  const made = await api("POST", "/computers", { name: "dash-edit", cpu: 1, ram: 4 });
+  assert.equal(made.status, 201, JSON.stringify(made.body));
+  const id = made.body.id;
+  const context = await browser.newContext({ viewport: { width: 1400, height: 1100 } });
+  const page = await context.newPage();
+  // Each dialog is answered by what it asks.
+  const answers = [
+    ["Name of the clone", "dash-edit-copy"],
+    ["vCPUs", "2"],
+    ["RAM in GB", "8"],
+    ["to which workspace", "Second"],
+    ["idle minutes", "15"],
+  ];
+  const asked = [];
+  page.on("dialog", (dialog) => {
+    asked.push(dialog.message());
+    const answer = answers.find(([question]) => dialog.message().includes(question));
+    return answer ? dialog.accept(answer[1]) : dialog.dismiss();
+  });
+  await page.goto(base + "/");
+  await page.fill("#key-input", key);
+  await page.click("#signin-button");
+  const row = 'tr[data-name="dash-edit"]';
+  await page.waitForSelector(`${row}[data-status="running"]`);
+
+  await page.click(`${row} button[data-action="resize"]`);
+  await waitFor("the resize", async () => (await api("GET", `/computers/${id}`)).body.cpu === 2);
+  await page.click(`${row} button[data-action="auto-stop"]`);
+  await waitFor("auto-stop set", async () => (await api("GET", `/computers/${id}`)).body.auto_stop_minutes === 15);
+  await page.click(`${row} button[data-action="move"]`);
+  await waitFor("the move", async () => (await api("GET", `/computers/${id}`)).body.workspace_id === second.body.id);
+  // The row shows what the API now says.
+  await page.waitForSelector(`${row} td:text("8 GB")`);
+  await page.waitForSelector(`${row} td:text("15 min")`);
+  await page.waitForSelector(`${row} td:text("Second")`);
+  const computer = (await api("GET", `/computers/${id}`)).body;
+  assert.deepEqual([computer.cpu, computer.ram], [2, 8]);
+
+  await page.click(`${row} button[data-action="clone"]`);
+  const copy = 'tr[data-name="dash-edit-copy"]';
+  await page.waitForSelector(`${copy}[data-status="running"]`, { timeout: 240_000 });
+  const copyId = await page.getAttribute(copy, "data-id");
+  const copied = (await api("GET", `/computers/${copyId}`)).body;
+  assert.deepEqual([copied.cpu, copied.ram, copied.workspace_id], [2, 8, second.body.id]);
+  assert.equal(asked.length, 5, asked.join(" | "));
+
+  for (const computerId of [id, copyId]) assert.equal((await api("DELETE", `/computers/${computerId}`)).status, 200);
+  assert.equal((await api("DELETE", `/workspaces/${second.body.id}`)).status, 200);
+  await context.close();
+});
+
 test("API keys in the dashboard: create one (shown once), revoke it", { timeout: 120_000 }, async () => {
   const context = await browser.newContext();
   const page = await context.newPage();
