@@ -46,7 +46,20 @@ impl DockerRuntime {
         let options = ListNetworksOptionsBuilder::default().filters(&filters).build();
         let networks = self.docker.list_networks(Some(options)).await.map_err(engine_error)?;
         // The engine's name filter matches parts of names too.
-        Ok(networks.iter().any(|n| n.name.as_deref() == Some(self.network.as_str())))
+        let named: Vec<&str> = networks
+            .iter()
+            .filter(|n| n.name.as_deref() == Some(self.network.as_str()))
+            .filter_map(|n| n.id.as_deref())
+            .collect();
+        if named.len() > 1 {
+            return Err(RuntimeError::Engine(format!(
+                "{} networks are named {}, so no container can join it; remove all but one (docker network rm {})",
+                named.len(),
+                self.network,
+                named[1..].join(" ")
+            )));
+        }
+        Ok(!named.is_empty())
     }
 
     fn agent_port_key() -> String {
